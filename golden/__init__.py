@@ -1,0 +1,1 @@
+"""attnforge golden models: the specification. Depends on nothing else in attnforge."""
