@@ -1,0 +1,1 @@
+"""attnforge hardware: Amaranth components. Numbers and formats come from ``golden``."""

@@ -1,0 +1,145 @@
+"""Score stage: exact integer dot products of each query with every key of a packet."""
+
+from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from golden.timing import tree_register_levels
+
+from .layouts import key_layout, query_layout, score_layout
+from .pipeline import adder_tree, register
+
+__all__ = ["Score"]
+
+
+class Score(wiring.Component):
+    """Dot products ``s_ij = q_i . k_j`` on L MAC lanes, d/L cycles per score.
+
+    A packet is a run of keys on ``k`` (one per beat, ``last`` on the final one), then query
+    rows on ``q``; for each query the stage emits one score per key, in key order, on ``s``.
+    The next packet's keys are accepted once the last query row has been issued.
+
+    Members:
+        k: ``In(stream.Signature(key_layout))`` keys of a packet (at most N; more set ``overflow``).
+        q: ``In(stream.Signature(query_layout))`` query rows; ``last`` marks the packet's final row.
+        s: ``Out(stream.Signature(score_layout))`` scores, ``last`` per row, ``last_row`` per packet.
+        n_keys: ``Out(range(N + 1))`` keys in the current packet.
+        overflow: ``Out(1)`` high in a cycle that drops a key beyond N.
+        mac: ``Out(1)`` high in each cycle the L multipliers do useful work.
+    """
+
+    def __init__(self, *, config, bias=False):
+        self._config = config
+        self._bias = bias
+        super().__init__({
+            "k": In(stream.Signature(key_layout(config, bias=bias))),
+            "q": In(stream.Signature(query_layout(config))),
+            "s": Out(stream.Signature(score_layout(config, bias=bias))),
+            "n_keys": Out(range(config.max_tokens + 1)),
+            "overflow": Out(1),
+            "mac": Out(1),
+        })
+
+    @property
+    def config(self):
+        return self._config
+
+    def elaborate(self, platform):
+        cfg, fmt = self._config, self._config.formats
+        n_max, lanes, chunks = cfg.max_tokens, cfg.lanes, cfg.chunks
+        chunk_bits = lanes * fmt.data_bits
+        m = Module()
+
+        vector = data.ArrayLayout(signed(fmt.data_bits), cfg.head_dim)
+        word = data.StructLayout({"data": vector, "bias": signed(fmt.bias_bits)}) if self._bias else vector
+        m.submodules.keys = keys = Memory(shape=word, depth=n_max, init=[])
+        write, read = keys.write_port(), keys.read_port()
+
+        # Load: one key per beat into the key buffer.
+        loading = Signal(init=1)
+        count = Signal(range(n_max + 1))
+        m.d.comb += self.k.ready.eq(loading)
+        with m.If(self.k.valid & self.k.ready):
+            key_data = write.data.data if self._bias else write.data
+            m.d.comb += [write.addr.eq(count), key_data.eq(self.k.payload.data), write.en.eq(count < n_max),
+                         self.overflow.eq(count == n_max)]
+            if self._bias:
+                m.d.comb += write.data.bias.eq(self.k.payload.bias)
+            bumped = Mux(count == n_max, n_max, count + 1)
+            with m.If(self.k.payload.last):
+                m.d.sync += [loading.eq(0), count.eq(0), self.n_keys.eq(bumped)]
+            with m.Else():
+                m.d.sync += count.eq(bumped)
+
+        # Issue: (key j, chunk c) for the current query row, one chunk per cycle. The whole
+        # pipeline stalls as a unit while the output register is full and not taken.
+        en = Signal()
+        m.d.comb += en.eq(~self.s.valid | self.s.ready)
+        active = Signal()
+        key = Signal(range(n_max))
+        chunk = Signal(range(chunks))
+        query = Signal(cfg.head_dim * fmt.data_bits)
+        scale = Signal(fmt.scale_bits)
+        last_row = Signal()
+        last_key = key == self.n_keys - 1
+        last_chunk = chunk == chunks - 1
+        row_end = active & last_key & last_chunk
+        m.d.comb += self.q.ready.eq(~loading & en & (~active | (row_end & ~last_row)))
+        with m.If(self.q.valid & self.q.ready):
+            m.d.sync += [active.eq(1), key.eq(0), chunk.eq(0), query.eq(self.q.payload.data),
+                         scale.eq(self.q.payload.scale), last_row.eq(self.q.payload.last)]
+        with m.Elif(active & en):
+            with m.If(last_chunk):
+                m.d.sync += [chunk.eq(0), key.eq(key + 1)]
+                with m.If(last_key):
+                    m.d.sync += active.eq(0)
+                    with m.If(last_row):
+                        m.d.sync += loading.eq(1)
+            with m.Else():
+                m.d.sync += chunk.eq(chunk + 1)
+
+        m.d.comb += [read.addr.eq(key), read.en.eq(en)]
+        # Stage B: the key arrives from the buffer; the query chunk travels with it.
+        b = {
+            "valid": register(m, en, active, "b_valid"),
+            "chunk": register(m, en, chunk, "b_chunk"),
+            "first": register(m, en, chunk == 0, "b_first"),
+            "emit": register(m, en, last_chunk, "b_emit"),
+            "index": register(m, en, key, "b_index"),
+            "last": register(m, en, last_key, "b_last"),
+            "last_row": register(m, en, last_row, "b_last_row"),
+            "scale": register(m, en, scale, "b_scale"),
+            "query": register(m, en, query.word_select(chunk, chunk_bits), "b_query"),
+        }
+        key_word = read.data.data if self._bias else read.data
+        key_chunk = key_word.as_value().word_select(b["chunk"], chunk_bits)
+        # Stage C: L products.
+        flags = {name: b[name] for name in ("valid", "first", "emit", "index", "last", "last_row", "scale")}
+        if self._bias:
+            flags["bias"] = read.data.bias
+        c = {name: register(m, en, value, f"c_{name}") for name, value in flags.items()}
+        products = [
+            register(m, en,
+                     b["query"][l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed()
+                     * key_chunk[l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed(), f"c_product{l}")
+            for l in range(lanes)
+        ]
+        m.d.comb += self.mac.eq(b["valid"] & en)
+        # Adder tree, registered where golden.timing says.
+        partial, t = adder_tree(m, en, products, c, tree_register_levels(lanes), "tree")
+        # Accumulate chunks; the last chunk of a key writes the output register.
+        acc = Signal(signed(fmt.score_bits))
+        total = Signal(signed(fmt.score_bits))
+        m.d.comb += total.eq(Mux(t["first"], 0, acc) + partial)
+        with m.If(en & t["valid"]):
+            m.d.sync += acc.eq(total)
+        with m.If(en):
+            m.d.sync += self.s.valid.eq(t["valid"] & t["emit"])
+            with m.If(t["valid"] & t["emit"]):
+                payload = self.s.payload
+                m.d.sync += [payload.score.eq(total), payload.index.eq(t["index"]), payload.scale.eq(t["scale"]),
+                             payload.last.eq(t["last"]), payload.last_row.eq(t["last_row"])]
+                if self._bias:
+                    m.d.sync += payload.bias.eq(t["bias"])
+        return m

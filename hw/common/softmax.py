@@ -1,0 +1,208 @@
+"""Softmax stage: integer-only, base-2 exponent from a LUT, normalization by a reciprocal."""
+
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from golden.config import clog2
+from golden.timing import SOFTMAX_SLOTS
+
+from .layouts import prob_layout, score_layout
+from .pipeline import register
+
+__all__ = ["Softmax"]
+
+
+class Softmax(wiring.Component):
+    """Rows of scores in, rows of probabilities out (golden.attention.softmax_int, bit for bit).
+
+    Four row slots let four rows overlap, each in one of four processes:
+
+    * writer: ``y = (s * scale) >> Y_SHIFT + bias`` into the slot, tracking the row max;
+    * exp pass: ``e = EXP_LUT[f] >> I`` of ``max - y`` into the exp buffer, summing ``e``;
+    * divider: ``R = floor(2^RECIP_SHIFT / sum)``, one quotient bit per cycle;
+    * reader: ``p = round(e * R)`` out on ``p`` through a bubble-collapsing pipeline.
+
+    A new row is accepted only into a free slot, so a row never stalls half-way in the writer.
+
+    Members:
+        s: ``In(stream.Signature(score_layout))`` scores, ``last`` per row.
+        p: ``Out(stream.Signature(prob_layout))`` probabilities, same order, same framing.
+    """
+
+    def __init__(self, *, config, bias=False):
+        self._config = config
+        self._bias = bias
+        super().__init__({
+            "s": In(stream.Signature(score_layout(config, bias=bias))),
+            "p": Out(stream.Signature(prob_layout(config))),
+        })
+
+    @property
+    def config(self):
+        return self._config
+
+    def elaborate(self, platform):
+        cfg, fmt = self._config, self._config.formats
+        slots = SOFTMAX_SLOTS
+        row_bits = clog2(cfg.max_tokens)
+        m = Module()
+
+        def address(slot, position):
+            return Cat(position[:row_bits], slot) if row_bits else slot
+
+        index = unsigned(fmt.index_bits)
+        m.submodules.y_buf = y_buf = Memory(
+            shape=data.StructLayout({"y": signed(fmt.y_bits), "index": index}), depth=slots << row_bits, init=[])
+        m.submodules.e_buf = e_buf = Memory(
+            shape=data.StructLayout({"e": unsigned(fmt.exp_bits), "index": index}), depth=slots << row_bits, init=[])
+        m.submodules.exp_lut = exp_lut = Memory(shape=unsigned(fmt.exp_bits), depth=len(fmt.exp_lut),
+                                                init=fmt.exp_lut)
+
+        # Per-slot row metadata, written by one process and read by the next.
+        row_max = Array(Signal(signed(fmt.y_bits), name=f"row_max{i}") for i in range(slots))
+        row_len = Array(Signal(range(cfg.max_tokens + 1), name=f"row_len{i}") for i in range(slots))
+        row_last = Array(Signal(name=f"row_last{i}") for i in range(slots))
+        row_sum = Array(Signal(fmt.sum_bits, name=f"row_sum{i}") for i in range(slots))
+        row_recip = Array(Signal(fmt.recip_bits, name=f"row_recip{i}") for i in range(slots))
+        # Row counters (mod 2 * slots): rows started by the writer, written, exp'd, divided,
+        # fully read. A row's slot is its number mod ``slots``.
+        counter = unsigned(clog2(slots) + 1)
+        started, written, exped, divided, read = (Signal(counter, name=n) for n in
+                                                  ("started", "written", "exped", "divided", "read"))
+
+        # --- Writer -------------------------------------------------------------------
+        row_open = Signal()
+        w_slot = Signal(range(slots))
+        w_pos = Signal(range(cfg.max_tokens))
+        slot_free = (started - read)[:counter.width] != slots
+        m.d.comb += self.s.ready.eq(row_open | slot_free)
+        take = self.s.valid & self.s.ready
+        cur_slot = Mux(row_open, w_slot, started[:-1])
+        cur_pos = Mux(row_open, w_pos, 0)
+        with m.If(take):
+            with m.If(~row_open):
+                m.d.sync += [started.eq(started + 1), w_slot.eq(started[:-1])]
+            m.d.sync += [row_open.eq(~self.s.payload.last), w_pos.eq(Mux(self.s.payload.last, 0, cur_pos + 1))]
+        payload = self.s.payload
+        w1 = {"valid": take, "score": payload.score, "scale": payload.scale, "index": payload.index,
+              "slot": cur_slot, "pos": cur_pos, "last": payload.last, "last_row": payload.last_row}
+        if self._bias:
+            w1["bias"] = payload.bias
+        w1 = {k: register(m, None, v, f"w1_{k}") for k, v in w1.items()}
+        w2 = {k: register(m, None, v, f"w2_{k}") for k, v in w1.items() if k not in ("score", "scale")}
+        w2["product"] = register(m, None, w1["score"] * w1["scale"], "w2_product")
+        scaled = w2["product"] >> fmt.y_shift
+        if self._bias:
+            scaled = scaled + w2["bias"]
+        w3 = {k: register(m, None, v, f"w3_{k}") for k, v in w2.items() if k not in ("product", "bias")}
+        w3["y"] = register(m, None, scaled[:fmt.y_bits].as_signed(), "w3_y")
+        run_max = Signal(signed(fmt.y_bits))
+        row_top = Mux((w3["pos"] == 0) | (w3["y"] > run_max), w3["y"], run_max)
+        y_write = y_buf.write_port()
+        m.d.comb += [y_write.addr.eq(address(w3["slot"], w3["pos"])), y_write.data.y.eq(w3["y"]),
+                     y_write.data.index.eq(w3["index"]), y_write.en.eq(w3["valid"])]
+        with m.If(w3["valid"]):
+            m.d.sync += run_max.eq(row_top)
+            with m.If(w3["last"]):
+                m.d.sync += [row_max[w3["slot"]].eq(row_top), row_len[w3["slot"]].eq(w3["pos"] + 1),
+                             row_last[w3["slot"]].eq(w3["last_row"]), written.eq(written + 1)]
+
+        # --- Exp pass ------------------------------------------------------------------
+        x_active = Signal()
+        x_slot = Signal(range(slots))
+        x_pos = Signal(range(cfg.max_tokens))
+        x_next = Signal(counter)
+        x_last = x_pos == row_len[x_slot] - 1
+        x_start = (~x_active | x_last) & (written != x_next)
+        with m.If(x_start):
+            m.d.sync += [x_active.eq(1), x_pos.eq(0), x_slot.eq(x_next[:-1]), x_next.eq(x_next + 1)]
+        with m.Elif(x_active & x_last):
+            m.d.sync += x_active.eq(0)
+        with m.Elif(x_active):
+            m.d.sync += x_pos.eq(x_pos + 1)
+        y_read = y_buf.read_port()
+        m.d.comb += y_read.addr.eq(address(x_slot, x_pos))
+        x1 = {"valid": x_active, "slot": x_slot, "pos": x_pos, "last": x_last, "max": row_max[x_slot]}
+        x1 = {k: register(m, None, v, f"x1_{k}") for k, v in x1.items()}
+        distance = (x1["max"] - y_read.data.y).as_unsigned()
+        whole = distance >> fmt.x_frac
+        x2 = {k: register(m, None, v, f"x2_{k}") for k, v in x1.items() if k != "max"}
+        x2["index"] = register(m, None, y_read.data.index, "x2_index")
+        x2["frac"] = register(m, None, distance[:fmt.x_frac], "x2_frac")
+        # Exponents beyond E give e = 0; clamp so the shifter stays small.
+        x2["whole"] = register(m, None, Mux(whole > fmt.exp_zero_shift, fmt.exp_zero_shift + 1, whole)[:clog2(fmt.exp_zero_shift + 2)], "x2_whole")
+        lut_read = exp_lut.read_port()
+        m.d.comb += lut_read.addr.eq(x2["frac"])
+        x3 = {k: register(m, None, v, f"x3_{k}") for k, v in x2.items() if k != "frac"}
+        x4 = {k: register(m, None, v, f"x4_{k}") for k, v in x3.items() if k != "whole"}
+        x4["e"] = register(m, None, (lut_read.data >> x3["whole"])[:fmt.exp_bits], "x4_e")
+        e_write = e_buf.write_port()
+        m.d.comb += [e_write.addr.eq(address(x4["slot"], x4["pos"])), e_write.data.e.eq(x4["e"]),
+                     e_write.data.index.eq(x4["index"]), e_write.en.eq(x4["valid"])]
+        run_sum = Signal(fmt.sum_bits)
+        row_total = Mux(x4["pos"] == 0, x4["e"], run_sum + x4["e"])
+        with m.If(x4["valid"]):
+            m.d.sync += run_sum.eq(row_total)
+            with m.If(x4["last"]):
+                m.d.sync += [row_sum[x4["slot"]].eq(row_total), exped.eq(exped + 1)]
+
+        # --- Divider: R = floor(2^RECIP_SHIFT / sum), restoring, MSB first ------------------
+        # Quotient bits above recip_bits are zero because sum >= 2^E, so the remainder starts
+        # at 2^(E-1) (the dividend's leading 1) and each step shifts in a 0.
+        d_active = Signal()
+        d_slot = Signal(range(slots))
+        d_rem = Signal(fmt.sum_bits + 1)
+        d_div = Signal(fmt.sum_bits)
+        d_quot = Signal(fmt.recip_bits)
+        d_step = Signal(range(fmt.recip_bits))
+        with m.If(~d_active & (exped != divided)):
+            m.d.sync += [d_active.eq(1), d_slot.eq(divided[:-1]), d_div.eq(row_sum[divided[:-1]]),
+                         d_rem.eq(1 << (fmt.exp_frac - 1)), d_quot.eq(0), d_step.eq(0)]
+        with m.If(d_active):
+            doubled = Cat(Const(0, 1), d_rem)
+            fits = doubled >= d_div
+            quot = Cat(fits, d_quot[:-1])
+            m.d.sync += [d_rem.eq(Mux(fits, doubled - d_div, doubled)), d_quot.eq(quot), d_step.eq(d_step + 1)]
+            with m.If(d_step == fmt.recip_bits - 1):
+                m.d.sync += [row_recip[d_slot].eq(quot), divided.eq(divided + 1), d_active.eq(0)]
+
+        # --- Reader: three registers that close up bubbles --------------------------------
+        r1_valid, r2_valid = Signal(), Signal()
+        load3 = ~self.p.valid | self.p.ready
+        load2 = ~r2_valid | load3
+        load1 = ~r1_valid | load2
+        r_active = Signal()
+        r_slot = Signal(range(slots))
+        r_pos = Signal(range(cfg.max_tokens))
+        r_next = Signal(counter)
+        issue = r_active & load1
+        r_last = issue & (r_pos == row_len[r_slot] - 1)
+        r_start = (~r_active | r_last) & (divided != r_next)
+        with m.If(r_start):
+            m.d.sync += [r_active.eq(1), r_pos.eq(0), r_slot.eq(r_next[:-1]), r_next.eq(r_next + 1)]
+        with m.Elif(r_last):
+            m.d.sync += r_active.eq(0)
+        with m.Elif(issue):
+            m.d.sync += r_pos.eq(r_pos + 1)
+        with m.If(r_last):
+            m.d.sync += read.eq(read + 1)
+        e_read = e_buf.read_port()
+        m.d.comb += [e_read.addr.eq(address(r_slot, r_pos)), e_read.en.eq(load1)]
+        r1 = {"last": r_pos == row_len[r_slot] - 1, "last_row": row_last[r_slot], "recip": row_recip[r_slot]}
+        with m.If(load1):
+            m.d.sync += r1_valid.eq(issue)
+        r1 = {k: register(m, load1, v, f"r1_{k}") for k, v in r1.items()}
+        with m.If(load2):
+            m.d.sync += r2_valid.eq(r1_valid)
+        r2 = {k: register(m, load2, v, f"r2_{k}") for k, v in r1.items() if k != "recip"}
+        r2["index"] = register(m, load2, e_read.data.index, "r2_index")
+        r2["product"] = register(m, load2, e_read.data.e * r1["recip"], "r2_product")
+        shift = fmt.recip_shift - fmt.prob_frac
+        with m.If(load3):
+            out = self.p.payload
+            m.d.sync += [self.p.valid.eq(r2_valid),
+                         out.p.eq((r2["product"] + (1 << (shift - 1))) >> shift),
+                         out.index.eq(r2["index"]), out.last.eq(r2["last"]), out.last_row.eq(r2["last_row"])]
+        return m

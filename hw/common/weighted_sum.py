@@ -1,0 +1,132 @@
+"""Weighted-sum stage: ``o_i = sum_j p_ij v_j``, rounded and saturated to the output format."""
+
+from amaranth import Array, Module, Mux, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .layouts import output_layout, prob_layout, token_layout
+from .pipeline import register, round_saturate
+
+__all__ = ["WeightedSum"]
+
+
+class WeightedSum(wiring.Component):
+    """Probabilities times values, accumulated per query row, on L MAC lanes.
+
+    A packet is a run of value tokens on ``v`` (one per beat), then rows of probabilities on
+    ``p``; each probability names its value row by ``index`` and occupies d/L cycles. Any
+    source of probability rows can feed ``p``: the softmax stage, a memoized map (MEMO) or
+    the map buffer (reuse). One output token per row leaves on ``o``.
+
+    Members:
+        v: ``In(stream.Signature(token_layout))`` values of a packet (at most N).
+        p: ``In(stream.Signature(prob_layout))`` probability rows; ``last_row`` ends the packet.
+        o: ``Out(stream.Signature(output_layout))`` one token per row, ``last`` on the final row.
+        n_values: ``Out(range(N + 1))`` values in the current packet.
+        overflow: ``Out(1)`` high in a cycle that drops a value beyond N.
+        missing: ``Out(1)`` high in a cycle that takes a probability whose value was never loaded.
+        mac: ``Out(1)`` high in each cycle the L multipliers do useful work.
+    """
+
+    def __init__(self, *, config):
+        self._config = config
+        super().__init__({
+            "v": In(stream.Signature(token_layout(config))),
+            "p": In(stream.Signature(prob_layout(config))),
+            "o": Out(stream.Signature(output_layout(config))),
+            "n_values": Out(range(config.max_tokens + 1)),
+            "overflow": Out(1),
+            "missing": Out(1),
+            "mac": Out(1),
+        })
+
+    @property
+    def config(self):
+        return self._config
+
+    def elaborate(self, platform):
+        cfg, fmt = self._config, self._config.formats
+        n_max, lanes, chunks = cfg.max_tokens, cfg.lanes, cfg.chunks
+        chunk_bits = lanes * fmt.data_bits
+        m = Module()
+
+        m.submodules.values = values = Memory(
+            shape=data.ArrayLayout(signed(fmt.data_bits), cfg.head_dim), depth=n_max, init=[])
+        write, read = values.write_port(), values.read_port()
+
+        # Load: one value token per beat.
+        loading = Signal(init=1)
+        count = Signal(range(n_max + 1))
+        m.d.comb += self.v.ready.eq(loading)
+        with m.If(self.v.valid & self.v.ready):
+            m.d.comb += [write.addr.eq(count), write.data.eq(self.v.payload.data), write.en.eq(count < n_max),
+                         self.overflow.eq(count == n_max)]
+            bumped = Mux(count == n_max, n_max, count + 1)
+            with m.If(self.v.payload.last):
+                m.d.sync += [loading.eq(0), count.eq(0), self.n_values.eq(bumped)]
+            with m.Else():
+                m.d.sync += count.eq(bumped)
+
+        # Issue: each probability for d/L chunk cycles; stall as a unit on a full output.
+        en = Signal()
+        m.d.comb += en.eq(~self.o.valid | self.o.ready)
+        active = Signal()
+        chunk = Signal(range(chunks))
+        prob = Signal(fmt.prob_bits)
+        index = Signal(fmt.index_bits)
+        row_first = Signal()        # the probability being issued opens its row
+        opening = Signal(init=1)    # the next probability taken opens a row
+        last, last_row = Signal(), Signal()
+        last_chunk = chunk == chunks - 1
+        ends_packet = last & last_row
+        m.d.comb += self.p.ready.eq(~loading & en & (~active | (last_chunk & ~ends_packet)))
+        take = self.p.valid & self.p.ready
+        m.d.comb += self.missing.eq(take & (self.p.payload.index >= self.n_values))
+        with m.If(take):
+            m.d.sync += [active.eq(1), chunk.eq(0), prob.eq(self.p.payload.p), index.eq(self.p.payload.index),
+                         last.eq(self.p.payload.last), last_row.eq(self.p.payload.last_row)]
+            m.d.sync += [row_first.eq(opening), opening.eq(self.p.payload.last)]
+        with m.Elif(active & en):
+            with m.If(last_chunk):
+                m.d.sync += active.eq(0)
+                with m.If(ends_packet):
+                    m.d.sync += loading.eq(1)
+            with m.Else():
+                m.d.sync += chunk.eq(chunk + 1)
+
+        m.d.comb += [read.addr.eq(index), read.en.eq(en)]
+        b = {"valid": active, "chunk": chunk, "prob": prob, "first": row_first, "last": last,
+             "emit": last_chunk, "last_row": last_row}
+        b = {k: register(m, en, v, f"b_{k}") for k, v in b.items()}
+        value_chunk = read.data.as_value().word_select(b["chunk"], chunk_bits)
+        m.d.comb += self.mac.eq(b["valid"] & en)
+        c = {k: register(m, en, v, f"c_{k}") for k, v in b.items() if k != "prob"}
+        products = [
+            register(m, en, b["prob"]
+                     * value_chunk[l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed(), f"c_product{l}")
+            for l in range(lanes)
+        ]
+        # Accumulators: ``chunks`` groups of L lanes; the row's first probability restarts them.
+        acc = [Array(Signal(signed(fmt.acc_bits), name=f"acc{g}_{l}") for g in range(chunks))
+               for l in range(lanes)]
+        sums = [Mux(c["first"], 0, acc[l][c["chunk"]]) + products[l] for l in range(lanes)]
+        with m.If(en & c["valid"]):
+            for l in range(lanes):
+                m.d.sync += acc[l][c["chunk"]].eq(sums[l])
+        final = c["valid"] & c["last"]  # the row's last probability: these sums are final
+        d = {"valid": final, "chunk": c["chunk"], "emit": c["emit"], "last_row": c["last_row"]}
+        d = {k: register(m, en, v, f"d_{k}") for k, v in d.items()}
+        d_sums = [register(m, en, sums[l][:fmt.acc_bits].as_signed(), f"d_sum{l}") for l in range(lanes)]
+        # Round and saturate one chunk per cycle into the output register.
+        with m.If(en):
+            m.d.sync += self.o.valid.eq(d["valid"] & d["emit"])
+            with m.If(d["valid"]):
+                with m.Switch(d["chunk"]):
+                    for g in range(chunks):
+                        with m.Case(g):
+                            for l in range(lanes):
+                                m.d.sync += self.o.payload.data[g * lanes + l].eq(
+                                    round_saturate(d_sums[l], fmt.out_shift, fmt.out_min, fmt.out_max))
+                m.d.sync += self.o.payload.last.eq(d["last_row"])
+        return m
