@@ -32,8 +32,8 @@ venv: $(STAMP)
 sim: $(STAMP)
 	$(ENV) $(PY) -m gen --defaults -o $(BUILD)/verilog
 	@rm -rf $(BUILD)/sim/results
-	$(ENV) $(PY) -m pytest -m rtl -n $(JOBS) -q verif
-	$(ENV) $(PY) scripts/sim_summary.py $(BUILD)/sim/results
+	@$(ENV) $(PY) -m pytest -m rtl -n $(JOBS) -q verif; status=$$?; \
+	  echo; $(ENV) $(PY) scripts/sim_summary.py $(BUILD)/sim/results || status=1; exit $$status
 
 ## make verilog: build/verilog/<unit>.v and <unit>.f for every unit's default config.
 verilog: $(STAMP)

@@ -136,6 +136,9 @@ class AttentionConfig(BaseConfig):
         if self.head_dim % self.lanes:
             raise ConfigError(
                 f"lanes={self.lanes} does not fit head_dim={self.head_dim}: lanes must divide head_dim.")
+        if self.out_frac_bits >= self.prob_frac_bits:
+            raise ConfigError(
+                f"out_frac_bits={self.out_frac_bits} must be below prob_frac_bits={self.prob_frac_bits}.")
 
     @property
     def chunks(self) -> int:

@@ -113,7 +113,9 @@ class Score(wiring.Component):
             "query": register(m, en, query.word_select(chunk, chunk_bits), "b_query"),
         }
         key_word = read.data.data if self._bias else read.data
-        key_chunk = key_word.as_value().word_select(b["chunk"], chunk_bits)
+        # One named chunk select, so every lane slices the same L*W bits.
+        key_chunk = Signal(chunk_bits)
+        m.d.comb += key_chunk.eq(key_word.as_value().word_select(b["chunk"], chunk_bits))
         # Stage C: L products.
         flags = {name: b[name] for name in ("valid", "first", "emit", "index", "last", "last_row", "scale")}
         if self._bias:

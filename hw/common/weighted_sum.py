@@ -99,7 +99,9 @@ class WeightedSum(wiring.Component):
         b = {"valid": active, "chunk": chunk, "prob": prob, "first": row_first, "last": last,
              "emit": last_chunk, "last_row": last_row}
         b = {k: register(m, en, v, f"b_{k}") for k, v in b.items()}
-        value_chunk = read.data.as_value().word_select(b["chunk"], chunk_bits)
+        # One named chunk select, so every lane slices the same L*W bits.
+        value_chunk = Signal(chunk_bits)
+        m.d.comb += value_chunk.eq(read.data.as_value().word_select(b["chunk"], chunk_bits))
         m.d.comb += self.mac.eq(b["valid"] & en)
         c = {k: register(m, en, v, f"c_{k}") for k, v in b.items() if k != "prob"}
         products = [

@@ -1,0 +1,1 @@
+"""attnforge verification: cocotb testbenches, stream agents, runners, golden vectors."""
