@@ -33,7 +33,7 @@ from .config import clog2
 __all__ = [
     "tree_stages", "tree_register_levels", "score_latency", "SOFTMAX_SLOTS",
     "SOFTMAX_WRITE_LATENCY", "SOFTMAX_EXP_LATENCY", "SOFTMAX_READ_STAGES",
-    "divider_latency", "WS_LATENCY", "ADDER_LEVELS_PER_STAGE",
+    "divider_latency", "WS_LATENCY", "ADDER_LEVELS_PER_STAGE", "hasher_latency",
 ]
 
 #: Adder-tree levels between two pipeline registers (two 2-input adder levels fit a cycle).
@@ -164,3 +164,9 @@ class WeightedSumModel:
         """Output handshake of a row whose last probability was taken at ``last_accept``
         (the output is always taken at once in a cycle model run)."""
         return last_accept + self.chunks + WS_LATENCY
+
+
+def hasher_latency(lanes: int) -> int:
+    """Hasher: last chunk issue -> hash in the output register (chunk register, adder tree,
+    accumulate and sign)."""
+    return tree_stages(lanes) + 2

@@ -33,7 +33,7 @@ def all_units() -> dict[str, Unit]:
     import hw
     units = {}
     for info in sorted(pkgutil.iter_modules(hw.__path__), key=lambda i: i.name):
-        if not info.ispkg or info.name == "common":
+        if not info.ispkg:
             continue
         module = importlib.import_module(f"hw.{info.name}")
         for unit in getattr(module, "UNITS", []):

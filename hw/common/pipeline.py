@@ -2,7 +2,13 @@
 
 from amaranth import Shape, Signal, Value
 
-__all__ = ["register", "adder_tree", "round_saturate"]
+__all__ = ["register", "adder_tree", "round_saturate", "counter"]
+
+
+def counter(count: int, name=None):
+    """A Signal that counts 0 .. count-1. At least one bit wide even for count 1: Verilog has
+    no zero-width vectors (Yosys would write ``[-1:0]``)."""
+    return Signal(range(max(count, 2)), name=name)
 
 
 def register(m, en, value, name):

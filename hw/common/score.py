@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from golden.timing import tree_register_levels
 
 from .layouts import key_layout, query_layout, score_layout
-from .pipeline import adder_tree, register
+from .pipeline import adder_tree, counter, register
 
 __all__ = ["Score"]
 
@@ -78,7 +78,7 @@ class Score(wiring.Component):
         m.d.comb += en.eq(~self.s.valid | self.s.ready)
         active = Signal()
         key = Signal(range(n_max))
-        chunk = Signal(range(chunks))
+        chunk = counter(chunks, "chunk")
         query = Signal(cfg.head_dim * fmt.data_bits)
         scale = Signal(fmt.scale_bits)
         last_row = Signal()

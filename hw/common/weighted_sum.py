@@ -6,7 +6,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .layouts import output_layout, prob_layout, token_layout
-from .pipeline import register, round_saturate
+from .pipeline import counter, register, round_saturate
 
 __all__ = ["WeightedSum"]
 
@@ -72,7 +72,7 @@ class WeightedSum(wiring.Component):
         en = Signal()
         m.d.comb += en.eq(~self.o.valid | self.o.ready)
         active = Signal()
-        chunk = Signal(range(chunks))
+        chunk = counter(chunks, "chunk")
         prob = Signal(fmt.prob_bits)
         index = Signal(fmt.index_bits)
         row_first = Signal()        # the probability being issued opens its row

@@ -31,7 +31,7 @@ class DenseTB:
         self.dut = dut
         self.cfg = load_config()
         self.report = Report()
-        self.clocking = Clocking(dut.clk)
+        self.clocking = Clocking(dut.clk, dut.rst)
         tokens = Packer(token_layout(self.cfg))
         self.k = self.clocking.add(StreamDriver(dut, "k", tokens, stall=stall, rng=rng(1)))
         self.v = self.clocking.add(StreamDriver(dut, "v", tokens, stall=stall, rng=rng(2)))

@@ -15,12 +15,14 @@ class Clocking:
 
     After a rising edge, ``agent.drive(cycle)`` writes inputs for the new cycle; in the
     ReadOnly phase of the same cycle, ``agent.sample(cycle)`` sees settled values, so a
-    handshake sampled there happens at the end of ``cycle``.
+    handshake sampled there happens at the end of ``cycle``. In a cycle where ``rst`` is high
+    nothing is sampled: a synchronous reset edge is not a transfer.
 
     Members: ``cycle`` (cycles since start), :meth:`add`, :meth:`start`, :meth:`wait`."""
 
-    def __init__(self, clk, period_ns: int = 10):
+    def __init__(self, clk, rst=None, period_ns: int = 10):
         self.clk = clk
+        self.rst = rst
         self.period_ns = period_ns
         self.cycle = 0
         self.agents = []
@@ -43,6 +45,8 @@ class Clocking:
             for agent in self.agents:
                 agent.drive(self.cycle)
             await read_only
+            if self.rst is not None and self.rst.value:
+                continue
             for agent in self.agents:
                 agent.sample(self.cycle)
 

@@ -9,45 +9,50 @@ from amaranth.lib import data
 __all__ = ["Packer"]
 
 
+def _codec(shape):
+    """(pack(value) -> int, unpack(int) -> value, width) for an Amaranth shape or layout."""
+    if isinstance(shape, data.StructLayout):
+        fields = [(name, f.offset, _codec(f.shape)) for name, f in shape]
+
+        def pack(value):
+            return sum(codec[0](value.get(name, 0)) << offset for name, offset, codec in fields)
+
+        def unpack(word):
+            return {name: codec[1]((word >> offset) & ((1 << codec[2]) - 1)) for name, offset, codec in fields}
+        return pack, unpack, shape.size
+    if isinstance(shape, data.ArrayLayout):
+        elem_pack, elem_unpack, width = _codec(shape.elem_shape)
+        mask = (1 << width) - 1
+
+        def pack(value):
+            return sum(elem_pack(v) << (i * width) for i, v in enumerate(value))
+
+        def unpack(word):
+            return [elem_unpack((word >> (i * width)) & mask) for i in range(shape.length)]
+        return pack, unpack, shape.size
+    s = Shape.cast(shape)
+    mask, sign = (1 << s.width) - 1, 1 << max(s.width - 1, 0)
+
+    def pack(value):
+        return int(value) & mask
+
+    def unpack(word):
+        return word - (1 << s.width) if s.signed and word & sign else word
+    return pack, unpack, s.width
+
+
 class Packer:
-    """Converts between ``dict`` payloads and the integer on a ``x__payload`` port.
+    """Converts between payload values and the integer on a ``x__payload`` port.
 
-    Struct fields become dict keys; array fields become lists; signed fields are signed ints.
-    Members: ``width`` (payload bits), :meth:`pack`, :meth:`unpack`."""
+    Structs are dicts (nested structs nested dicts), arrays are lists, signed fields are
+    signed ints; missing struct fields pack as 0. Members: ``width``, :meth:`pack`, :meth:`unpack`."""
 
-    def __init__(self, layout: data.StructLayout):
+    def __init__(self, layout):
         self.layout = layout
-        self.width = layout.size
-        self._fields = []
-        for name, field in layout:
-            shape = field.shape
-            if isinstance(shape, data.ArrayLayout):
-                elem = Shape.cast(shape.elem_shape)
-                self._fields.append((name, field.offset, elem.width, elem.signed, shape.length))
-            else:
-                s = Shape.cast(shape)
-                self._fields.append((name, field.offset, s.width, s.signed, None))
+        self._pack, self._unpack, self.width = _codec(layout)
 
-    def pack(self, values: dict) -> int:
-        word = 0
-        for name, offset, width, signed, length in self._fields:
-            value = values.get(name, 0)
-            mask = (1 << width) - 1
-            if length is None:
-                word |= (int(value) & mask) << offset
-            else:
-                for i, v in enumerate(value):
-                    word |= (int(v) & mask) << (offset + i * width)
-        return word
+    def pack(self, value) -> int:
+        return self._pack(value)
 
-    def unpack(self, word: int) -> dict:
-        out = {}
-        for name, offset, width, signed, length in self._fields:
-            mask = (1 << width) - 1
-            sign = 1 << (width - 1)
-
-            def field(at):
-                v = (word >> at) & mask
-                return v - (1 << width) if signed and v & sign else v
-            out[name] = field(offset) if length is None else [field(offset + i * width) for i in range(length)]
-        return out
+    def unpack(self, word: int):
+        return self._unpack(word)

@@ -1,0 +1,65 @@
+"""Stream plumbing shared by the units: fork one stream to several, select one of several."""
+
+from amaranth import Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["Fork", "Select"]
+
+
+class Fork(wiring.Component):
+    """Copies every beat of ``i`` to each output exactly once (an eager fork: an output that
+    took the beat is not offered it again). ``i`` advances once every output has taken it.
+    No register: zero latency. Valid never depends on ready.
+
+    Members:
+        i: ``In(stream.Signature(layout))``.
+        o: ``Out(stream.Signature(layout)).array(outputs)``.
+    """
+
+    def __init__(self, layout, *, outputs: int = 2):
+        self._outputs = outputs
+        super().__init__({"i": In(stream.Signature(layout)),
+                          "o": Out(stream.Signature(layout)).array(outputs)})
+
+    def elaborate(self, platform):
+        m = Module()
+        taken = Signal(self._outputs)  # outputs that already took the current beat
+        done = [taken[k] | self.o[k].ready for k in range(self._outputs)]
+        all_done = Signal()
+        m.d.comb += all_done.eq(sum(d for d in done) == self._outputs)
+        for k, port in enumerate(self.o):
+            m.d.comb += [port.payload.eq(self.i.payload), port.valid.eq(self.i.valid & ~taken[k])]
+        m.d.comb += self.i.ready.eq(all_done)
+        with m.If(self.i.valid & all_done):
+            m.d.sync += taken.eq(0)
+        with m.Else():
+            for k, port in enumerate(self.o):
+                with m.If(port.valid & port.ready):
+                    m.d.sync += taken[k].eq(1)
+        return m
+
+
+class Select(wiring.Component):
+    """Passes the input named by ``sel`` to ``o``; the other inputs see ready low. ``sel`` must
+    stay constant while a packet is passing. Zero latency.
+
+    Members:
+        i: ``In(stream.Signature(layout)).array(inputs)``.
+        sel: ``In(range(inputs))``.
+        o: ``Out(stream.Signature(layout))``.
+    """
+
+    def __init__(self, layout, *, inputs: int = 2):
+        self._inputs = inputs
+        super().__init__({"i": In(stream.Signature(layout)).array(inputs), "sel": In(range(inputs)),
+                          "o": Out(stream.Signature(layout))})
+
+    def elaborate(self, platform):
+        m = Module()
+        with m.Switch(self.sel):
+            for k, port in enumerate(self.i):
+                with m.Case(k):
+                    m.d.comb += [self.o.valid.eq(port.valid), self.o.payload.eq(port.payload),
+                                 port.ready.eq(self.o.ready)]
+        return m
