@@ -27,12 +27,15 @@ def _record(unit, config_name, cfg, case, result, seed):
     (RESULTS / f"{unit}-{config_name}-{case}.json".replace("/", "-")).write_text(json.dumps(entry, indent=1))
 
 
-def rtl_case(unit: str, config_name: str, cfg, test_module: str, case: str, env: dict | None = None):
-    """Build (cached) and run one cocotb test case; fail with the seed and log on error."""
+def rtl_case(unit: str, config_name: str, cfg, test_module: str, case: str, env: dict | None = None,
+             name: str | None = None):
+    """Build (cached) and run one cocotb test case; fail with the seed and log on error.
+    ``name`` distinguishes runs of one case with different ``env``."""
     seed = default_seed()
     b = build(unit, cfg)
-    result = run(b, test_module, testcase=case, seed=seed, env=env, name=f"{case}-s{seed}")
-    _record(unit, config_name, cfg, case, result, seed)
+    name = name or case
+    result = run(b, test_module, testcase=case, seed=seed, env=env, name=f"{name}-s{seed}")
+    _record(unit, config_name, cfg, name, result, seed)
     assert result["tests"] == 1 and result["failed"] == 0, (
         f"{unit}/{config_name}/{case} failed: {result['failure']} "
         f"(seed {seed}; replay with ATTNFORGE_SEED={seed}); log: {result['log']}")

@@ -19,3 +19,12 @@ UNITS = [Unit(name="hasher", config=HasherConfig,
               component=lambda *, config: Hasher(dim=config.dim, data_width=config.data_width,
                                                   lanes=config.lanes, bits=config.bits, seed=config.seed),
               summary="sign-random-projection hasher (CTA clustering, MEMO signatures)")]
+
+from golden.axi import AxiReaderConfig  # noqa: E402
+
+from .axi import AxiReader, AxiReadSignature  # noqa: E402
+
+UNITS.append(Unit(name="axi_reader", config=AxiReaderConfig,
+                  component=lambda *, config: AxiReader(addr_width=config.addr_width, data_width=config.data_width,
+                                                         max_burst=config.max_burst, outstanding=config.outstanding),
+                  summary="AXI4 read manager: commands of consecutive words in, words out"))

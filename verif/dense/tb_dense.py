@@ -235,3 +235,18 @@ async def vectors(dut):
         assert cycles == vector["expected"]["cycles"], f"{path}: {cycles} cycles, vector says {vector['expected']['cycles']}"
         assert expected_outputs(tb.cfg, packet) == vector["expected"]["out"], f"{path}: golden model drifted from the vector"
     tb.record()
+
+
+@cocotb.test()
+async def workload(dut):
+    """Captured MiniLM packets (ATTNFORGE_WORKLOAD, see verif/workloads.py), each on an idle
+    unit: exact outputs, cycles equal to the model; reports the unit's counters per packet."""
+    from verif.workloads import load_packets
+    tb = DenseTB(dut)
+    await tb.start()
+    results = []
+    for p in load_packets(os.environ["ATTNFORGE_WORKLOAD"]):
+        await tb.run_isolated(Packet(q=p.q, k=p.k, v=p.v, scale=[p.scale] * p.n, name=p.name))
+        perf = await tb.perf()
+        results.append({**p.meta(), "cycles": perf["cycles"], "mac_cycles": perf["mac_cycles"]})
+    tb.report.add(workload=results)

@@ -1,0 +1,43 @@
+"""cocotbext-axi memory models with an added, fixed read latency (DRAM is not 2 cycles away).
+
+cocotbext-axi's AxiRam has no latency setting; the subclasses here delay the start of every
+read burst by ``latency`` cycles after the RAM accepted its AR beat, then return the burst's
+beats as AxiRam does. Bursts are served one at a time (AxiRam's own behaviour), so a long
+command pays the latency once per burst."""
+
+from __future__ import annotations
+
+from cocotb.triggers import ClockCycles
+from cocotbext.axi import AxiRam, AxiRamRead
+
+__all__ = ["LatencyAxiRam", "LatencyAxiRamRead"]
+
+
+def _delay_reads(ram, latency: int):
+    if latency <= 0:
+        return
+    receive = ram.ar_channel.recv
+
+    async def delayed():
+        ar = await receive()
+        await ClockCycles(ram.clock, latency)
+        return ar
+    ram.ar_channel.recv = delayed
+
+
+class LatencyAxiRamRead(AxiRamRead):
+    """Read-only AxiRam with ``latency`` extra cycles per burst."""
+
+    def __init__(self, bus, clock, reset=None, *, latency: int = 0, **kwargs):
+        super().__init__(bus, clock, reset, **kwargs)
+        self.latency = latency
+        _delay_reads(self, latency)
+
+
+class LatencyAxiRam(AxiRam):
+    """Read/write AxiRam with ``latency`` extra cycles per read burst."""
+
+    def __init__(self, bus, clock, reset=None, *, latency: int = 0, **kwargs):
+        super().__init__(bus, clock, reset, **kwargs)
+        self.latency = latency
+        _delay_reads(self.read_if, latency)
