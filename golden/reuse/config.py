@@ -31,9 +31,13 @@ class ReuseConfig(AttentionConfig):
     groups: tuple[tuple[int, ...], ...] = param(
         DEFAULT_GROUPS, help="layer groups as JSON, e.g. [[0,1],[2,3],[4,5]]: the first layer of a group "
                              "computes the map, the others reuse it; a layer in no group computes its own")
+    head_map: tuple[tuple[int, ...], ...] = param(
+        (), help="head matching as JSON, indexed by layer: head_map[l][h] is the head of l's group leader "
+                 "whose map head h of layer l reuses; [] (default) or an empty entry: the same head")
 
     def __post_init__(self):
         object.__setattr__(self, "groups", _normalize_groups(self.groups))
+        object.__setattr__(self, "head_map", _normalize_head_map(self.head_map))
         super().__post_init__()
 
     def check(self):
@@ -47,7 +51,8 @@ class ReuseConfig(AttentionConfig):
 
     def to_dict(self):
         # JSON's form (lists), so a dict read back from JSON compares equal (build stamps).
-        return {**super().to_dict(), "groups": [list(g) for g in self.groups]}
+        return {**super().to_dict(), "groups": [list(g) for g in self.groups],
+                "head_map": [list(h) for h in self.head_map]}
 
     @property
     def ws_lanes(self) -> int:
@@ -86,6 +91,10 @@ class ReuseConfig(AttentionConfig):
         place = self.group_of(layer)
         return None if place is None or place[1] == 0 else self.groups[place[0]][0]
 
+    def source_head(self, layer: int, head: int) -> int:
+        """The head of the group leader whose map head ``head`` of ``layer`` reuses."""
+        return self.head_map[layer][head] if layer < len(self.head_map) and self.head_map[layer] else head
+
     def check_layers(self, num_layers: int) -> None:
         """Raise ConfigError unless every grouped layer exists in a model of ``num_layers``."""
         top = max(layer for group in self.groups for layer in group)
@@ -113,4 +122,17 @@ def _normalize_groups(groups):
             raise ConfigError(f"groups={text} has group {list(group)} out of order: the computing (first) "
                               f"layer must come before the layers that reuse its map.")
         out.append(tuple(group))
+    return tuple(out)
+
+
+def _normalize_head_map(head_map):
+    text = repr(head_map)
+    if not isinstance(head_map, (list, tuple)):
+        raise ConfigError(f"head_map={text} must be a list of per-layer head lists, e.g. [[], [1, 0]].")
+    out = []
+    for entry in head_map:
+        if not isinstance(entry, (list, tuple)) or any(
+                isinstance(h, bool) or not isinstance(h, int) or not 0 <= h < 1024 for h in entry):
+            raise ConfigError(f"head_map={text} holds {entry!r}: each layer's entry is a list of head indices 0 to 1023.")
+        out.append(tuple(entry))
     return tuple(out)

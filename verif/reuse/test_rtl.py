@@ -27,3 +27,29 @@ def test_reuse(config, case):
 def test_reuse_vectors():
     """Every committed reuse vector on the RTL: exact outputs and cycle counts."""
     run_vectors("reuse", "verif.reuse.tb_reuse")
+
+
+@pytest.mark.rtl
+def test_reuse_workload_replay_with_groups_and_head_matching():
+    """The ``workload`` contract on synthetic packets: modes follow the groups passed to the
+    testbench, reused heads read the matched head's region, counters equal the cycle model."""
+    import json
+    import random
+
+    from golden.reuse.cycles import compute_cycles, reuse_cycles
+    from verif.workloads import WorkloadPacket, run_rtl
+
+    cfg = CONFIGS["small"]
+    r = random.Random(7)
+    packets = []
+    for sentence, n in ((0, 5), (1, 16)):
+        for layer in range(3):
+            for head in range(2):
+                rows = lambda: [[r.randint(-128, 127) for _ in range(cfg.head_dim)] for _ in range(n)]
+                packets.append(WorkloadPacket(sentence=sentence, layer=layer, head=head, n=n, q=rows(), k=rows(),
+                                              v=rows(), scale=r.randrange(1 << 14, 1 << 22)))
+    env = {"ATTNFORGE_GROUPS": json.dumps([[0, 1, 2]]), "ATTNFORGE_HEAD_MAP": json.dumps([[], [1, 0], [1, 1]])}
+    report = run_rtl("reuse", cfg, packets, "verif.reuse.tb_reuse", name="workload-test", env=env)
+    assert [r["mode"] for r in report] == (["compute"] * 2 + ["reuse"] * 4) * 2
+    assert [r["cycles"] for r in report] == [
+        (compute_cycles if p.layer == 0 else reuse_cycles)(cfg, p.n, p.n).cycles for p in packets]
