@@ -57,8 +57,8 @@ class MapBuffer(wiring.Component):
         region = n_max * n_max
         m = Module()
 
-        m.submodules.maps = maps = Memory(shape=cfg.formats.prob_bits, depth=cfg.map_entries, init=[])
-        write, read = maps.write_port(), maps.read_port()
+        m.submodules.words = words = Memory(shape=cfg.formats.prob_bits, depth=cfg.map_entries, init=[])
+        write, read = words.write_port(), words.read_port()
         addr_bits = max(1, clog2(cfg.map_entries))
 
         present = Signal(heads)
