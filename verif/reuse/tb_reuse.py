@@ -22,8 +22,8 @@ class ReuseTB(DenseTB):
     """Testbench for the reuse unit.
 
     Members (besides DenseTB's): ``cmd`` driver, ``model`` (:class:`MapModel`);
-    :meth:`send_compute`, :meth:`send_reuse`, :meth:`run_compute`, :meth:`run_reuse`,
-    :meth:`expect_flags`."""
+    :meth:`send_compute`, :meth:`send_reuse` (queue), :meth:`run_compute`, :meth:`run_reuse`
+    (one packet on an idle unit, cycles checked), :meth:`run_dropped`, :meth:`expect_flags`."""
 
     def __init__(self, dut, *, stall: float = 0.0):
         super().__init__(dut, stall=stall)
