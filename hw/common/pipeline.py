@@ -1,8 +1,8 @@
 """Small pipeline-building helpers shared by the stages."""
 
-from amaranth import Shape, Signal, Value
+from amaranth import Mux, Signal, Value
 
-__all__ = ["register", "adder_tree", "round_saturate", "counter"]
+__all__ = ["register", "adder_tree", "round_saturate", "counter", "load_packet"]
 
 
 def counter(count: int, name=None):
@@ -43,8 +43,30 @@ def adder_tree(m, en, values, carry, register_levels, name):
 def round_saturate(value, shift, lo, hi):
     """``clamp((value + 2^(shift-1)) >> shift, lo, hi)``: round half up, then saturate
     (golden.numerics defines the same rounding)."""
-    from amaranth import Mux
     value = Value.cast(value)
     if shift:
         value = (value + (1 << (shift - 1))) >> shift
     return Mux(value > hi, hi, Mux(value < lo, lo, value))
+
+
+def load_packet(m, sink, write, *, depth: int, value, count_out):
+    """The LOAD state of a token buffer (keys in the score stage, values in the weighted sum):
+    ``sink`` is ready while loading; each beat's ``value`` goes to ``write`` at the next
+    address; beats beyond ``depth`` are dropped. On ``last``, ``count_out`` gets the number of
+    tokens kept and loading ends.
+
+    Returns ``(loading, dropped)``: the state register (the caller sets it to 1 to load the
+    next packet) and a signal high in each cycle that drops a beat."""
+    loading = Signal(init=1, name="loading")
+    count = Signal(range(depth + 1), name="load_count")
+    dropped = Signal(name="dropped")
+    m.d.comb += sink.ready.eq(loading)
+    with m.If(sink.valid & sink.ready):
+        m.d.comb += [write.addr.eq(count), write.data.eq(value), write.en.eq(count < depth),
+                     dropped.eq(count == depth)]
+        bumped = Mux(count == depth, depth, count + 1)
+        with m.If(sink.payload.last):
+            m.d.sync += [loading.eq(0), count.eq(0), count_out.eq(bumped)]
+        with m.Else():
+            m.d.sync += count.eq(bumped)
+    return loading, dropped

@@ -1,6 +1,6 @@
 """Score stage: exact integer dot products of each query with every key of a packet."""
 
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from golden.timing import tree_register_levels
 
 from .layouts import key_layout, query_layout, score_layout
-from .pipeline import adder_tree, counter, register
+from .pipeline import adder_tree, counter, load_packet, register
 
 __all__ = ["Score"]
 
@@ -57,20 +57,9 @@ class Score(wiring.Component):
         write, read = keys.write_port(), keys.read_port()
 
         # Load: one key per beat into the key buffer.
-        loading = Signal(init=1)
-        count = Signal(range(n_max + 1))
-        m.d.comb += self.k.ready.eq(loading)
-        with m.If(self.k.valid & self.k.ready):
-            key_data = write.data.data if self._bias else write.data
-            m.d.comb += [write.addr.eq(count), key_data.eq(self.k.payload.data), write.en.eq(count < n_max),
-                         self.overflow.eq(count == n_max)]
-            if self._bias:
-                m.d.comb += write.data.bias.eq(self.k.payload.bias)
-            bumped = Mux(count == n_max, n_max, count + 1)
-            with m.If(self.k.payload.last):
-                m.d.sync += [loading.eq(0), count.eq(0), self.n_keys.eq(bumped)]
-            with m.Else():
-                m.d.sync += count.eq(bumped)
+        key_word = Cat(self.k.payload.data.as_value(), self.k.payload.bias) if self._bias else self.k.payload.data
+        loading, dropped = load_packet(m, self.k, write, depth=n_max, value=key_word, count_out=self.n_keys)
+        m.d.comb += self.overflow.eq(dropped)
 
         # Issue: (key j, chunk c) for the current query row, one chunk per cycle. The whole
         # pipeline stalls as a unit while the output register is full and not taken.

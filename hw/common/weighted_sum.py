@@ -6,7 +6,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .layouts import output_layout, prob_layout, token_layout
-from .pipeline import counter, register, round_saturate
+from .pipeline import counter, load_packet, register, round_saturate
 
 __all__ = ["WeightedSum"]
 
@@ -56,17 +56,9 @@ class WeightedSum(wiring.Component):
         write, read = values.write_port(), values.read_port()
 
         # Load: one value token per beat.
-        loading = Signal(init=1)
-        count = Signal(range(n_max + 1))
-        m.d.comb += self.v.ready.eq(loading)
-        with m.If(self.v.valid & self.v.ready):
-            m.d.comb += [write.addr.eq(count), write.data.eq(self.v.payload.data), write.en.eq(count < n_max),
-                         self.overflow.eq(count == n_max)]
-            bumped = Mux(count == n_max, n_max, count + 1)
-            with m.If(self.v.payload.last):
-                m.d.sync += [loading.eq(0), count.eq(0), self.n_values.eq(bumped)]
-            with m.Else():
-                m.d.sync += count.eq(bumped)
+        loading, dropped = load_packet(m, self.v, write, depth=n_max, value=self.v.payload.data,
+                                       count_out=self.n_values)
+        m.d.comb += self.overflow.eq(dropped)
 
         # Issue: each probability for d/L chunk cycles; stall as a unit on a full output.
         en = Signal()

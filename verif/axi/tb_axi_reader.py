@@ -35,11 +35,7 @@ class ReaderTB:
         self.scoreboard.check("data", beat, cycle)
 
     async def start(self):
-        self.dut.rst.value = 1
-        self.clocking.start()
-        await self.clocking.wait(3)
-        self.dut.rst.value = 0
-        await self.clocking.wait(2)
+        await self.clocking.start()
 
     def fill(self, r):
         self.ram.write(0, bytes(r.randrange(256) for _ in range(1 << 16)))

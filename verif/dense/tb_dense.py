@@ -48,21 +48,16 @@ class DenseTB:
         self.scoreboard.check("o", beat, cycle, self.check_fields)
 
     async def start(self):
-        self.dut.rst.value = 1
-        self.clocking.start()
-        await self.clocking.wait(3)
-        self.dut.rst.value = 0
-        await self.clocking.wait(1)
+        await self.clocking.start()
 
     async def reset(self, cycles: int = 2):
         """Synchronous reset in the middle of anything: drops queued beats and expectations."""
-        self.dut.rst.value = 1
+        await self.clocking.reset(cycles, on_assert=self._flush)
+
+    def _flush(self):
         for driver in (self.k, self.v, self.q):
             driver.clear()
         self.scoreboard.clear()
-        await self.clocking.wait(cycles)
-        self.dut.rst.value = 0
-        await self.clocking.wait(1)
 
     def send(self, packet: Packet):
         """Queue a packet on all three inputs and its golden outputs on the scoreboard."""

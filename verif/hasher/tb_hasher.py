@@ -31,11 +31,7 @@ class HasherTB:
         self.scoreboard.check("o", {"hash": beat["hash"], "data": beat["token"]["data"]}, cycle)
 
     async def start(self):
-        self.dut.rst.value = 1
-        self.clocking.start()
-        await self.clocking.wait(3)
-        self.dut.rst.value = 0
-        await self.clocking.wait(1)
+        await self.clocking.start()
 
     def send(self, vectors):
         self.i.send({"data": v, "last": j == len(vectors) - 1} for j, v in enumerate(vectors))
@@ -89,12 +85,8 @@ async def reset_mid_stream(dut):
     r = rng(12)
     tb.send(tb.random_vectors(20, r))
     await tb.clocking.wait(7)
-    dut.rst.value = 1
-    tb.i.clear()
-    tb.scoreboard.clear()
+    await tb.clocking.reset(2, on_assert=lambda: (tb.i.clear(), tb.scoreboard.clear()))
     await tb.clocking.wait(2)
-    dut.rst.value = 0
-    await tb.clocking.wait(3)
     tb.send(tb.random_vectors(10, r))
     await tb.drain()
     tb.report.add(packets=10)

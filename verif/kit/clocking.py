@@ -18,7 +18,8 @@ class Clocking:
     handshake sampled there happens at the end of ``cycle``. In a cycle where ``rst`` is high
     nothing is sampled: a synchronous reset edge is not a transfer.
 
-    Members: ``cycle`` (cycles since start), :meth:`add`, :meth:`start`, :meth:`wait`."""
+    Members: ``cycle`` (cycles since start), :meth:`add`, :meth:`start`, :meth:`reset`,
+    :meth:`wait`."""
 
     def __init__(self, clk, rst=None, period_ns: int = 10):
         self.clk = clk
@@ -33,9 +34,27 @@ class Clocking:
         self.agents.append(agent)
         return agent
 
-    def start(self):
+    async def start(self, reset_cycles: int = 3):
+        """Start the clock and the agents with ``rst`` held for ``reset_cycles``, then one
+        idle cycle."""
+        if self.rst is not None:
+            self.rst.value = 1
         cocotb.start_soon(Clock(self.clk, self.period_ns, unit="ns").start())
         self._task = cocotb.start_soon(self._run())
+        await self.wait(reset_cycles)
+        if self.rst is not None:
+            self.rst.value = 0
+        await self.wait(1)
+
+    async def reset(self, cycles: int = 2, on_assert=None):
+        """Synchronous reset in the middle of a run: ``on_assert()`` (e.g. flush drivers and
+        the scoreboard) runs as ``rst`` rises."""
+        self.rst.value = 1
+        if on_assert is not None:
+            on_assert()
+        await self.wait(cycles)
+        self.rst.value = 0
+        await self.wait(1)
 
     async def _run(self):
         read_only = ReadOnly()
