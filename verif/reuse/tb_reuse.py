@@ -37,10 +37,10 @@ class ReuseTB(DenseTB):
     def inputs(self):
         return (self.cmd, self.k, self.v, self.q)
 
-    async def reset(self, cycles: int = 2):
+    def _flush(self):
+        super()._flush()
         self.cmd.clear()
         self.model.clear()  # reset forgets every stored map
-        await super().reset(cycles)
 
     async def drain(self, limit: int = 2_000_000):
         start = self.clocking.cycle
