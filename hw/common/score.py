@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from golden.timing import tree_register_levels
 
 from .layouts import key_layout, query_layout, score_layout
-from .pipeline import adder_tree, counter, load_packet, register
+from .pipeline import adder_tree, counter, load_banks, register
 
 __all__ = ["Score"]
 
@@ -18,7 +18,8 @@ class Score(wiring.Component):
 
     A packet is a run of keys on ``k`` (one per beat, ``last`` on the final one), then query
     rows on ``q``; for each query the stage emits one score per key, in key order, on ``s``.
-    The next packet's keys are accepted once the last query row has been issued.
+    The next packet's keys are accepted once the last query row has been issued; with
+    ``banks=2`` (a key buffer twice as deep) they load while the current packet is scored.
 
     Members:
         k: ``In(stream.Signature(key_layout))`` keys of a packet (at most N; more set ``overflow``).
@@ -29,9 +30,10 @@ class Score(wiring.Component):
         mac: ``Out(1)`` high in each cycle the L multipliers do useful work.
     """
 
-    def __init__(self, *, config, bias=False):
+    def __init__(self, *, config, bias=False, banks=1):
         self._config = config
         self._bias = bias
+        self._banks = banks
         super().__init__({
             "k": In(stream.Signature(key_layout(config, bias=bias))),
             "q": In(stream.Signature(query_layout(config))),
@@ -53,13 +55,13 @@ class Score(wiring.Component):
 
         vector = data.ArrayLayout(signed(fmt.data_bits), cfg.head_dim)
         word = data.StructLayout({"data": vector, "bias": signed(fmt.bias_bits)}) if self._bias else vector
-        m.submodules.keys = keys = Memory(shape=word, depth=n_max, init=[])
+        m.submodules.keys = keys = Memory(shape=word, depth=n_max * self._banks, init=[])
         write, read = keys.write_port(), keys.read_port()
 
         # Load: one key per beat into the key buffer.
         key_word = Cat(self.k.payload.data.as_value(), self.k.payload.bias) if self._bias else self.k.payload.data
-        loading, dropped = load_packet(m, self.k, write, depth=n_max, value=key_word, count_out=self.n_keys)
-        m.d.comb += self.overflow.eq(dropped)
+        buf = load_banks(m, self.k, write, depth=n_max, value=key_word, count_out=self.n_keys, banks=self._banks)
+        m.d.comb += self.overflow.eq(buf.dropped)
 
         # Issue: (key j, chunk c) for the current query row, one chunk per cycle. The whole
         # pipeline stalls as a unit while the output register is full and not taken.
@@ -71,10 +73,10 @@ class Score(wiring.Component):
         query = Signal(cfg.head_dim * fmt.data_bits)
         scale = Signal(fmt.scale_bits)
         last_row = Signal()
-        last_key = key == self.n_keys - 1
+        last_key = key == buf.count - 1
         last_chunk = chunk == chunks - 1
         row_end = active & last_key & last_chunk
-        m.d.comb += self.q.ready.eq(~loading & en & (~active | (row_end & ~last_row)))
+        m.d.comb += self.q.ready.eq(buf.ready & en & (~active | (row_end & ~last_row)))
         with m.If(self.q.valid & self.q.ready):
             m.d.sync += [active.eq(1), key.eq(0), chunk.eq(0), query.eq(self.q.payload.data),
                          scale.eq(self.q.payload.scale), last_row.eq(self.q.payload.last)]
@@ -84,11 +86,11 @@ class Score(wiring.Component):
                 with m.If(last_key):
                     m.d.sync += active.eq(0)
                     with m.If(last_row):
-                        m.d.sync += loading.eq(1)
+                        m.d.comb += buf.release.eq(1)
             with m.Else():
                 m.d.sync += chunk.eq(chunk + 1)
 
-        m.d.comb += [read.addr.eq(key), read.en.eq(en)]
+        m.d.comb += [read.addr.eq(key + buf.offset), read.en.eq(en)]
         # Stage B: the key arrives from the buffer; the query chunk travels with it.
         b = {
             "valid": register(m, en, active, "b_valid"),

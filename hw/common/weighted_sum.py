@@ -6,7 +6,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .layouts import output_layout, prob_layout, token_layout
-from .pipeline import counter, load_packet, register, round_saturate
+from .pipeline import counter, load_banks, register, round_saturate
 
 __all__ = ["WeightedSum"]
 
@@ -17,7 +17,8 @@ class WeightedSum(wiring.Component):
     A packet is a run of value tokens on ``v`` (one per beat), then rows of probabilities on
     ``p``; each probability names its value row by ``index`` and occupies d/L cycles. Any
     source of probability rows can feed ``p``: the softmax stage, a memoized map (MEMO) or
-    the map buffer (reuse). One output token per row leaves on ``o``.
+    the map buffer (reuse). One output token per row leaves on ``o``. With ``banks=2`` (a value
+    buffer twice as deep) the next packet's values load while the current packet is weighed.
 
     Members:
         v: ``In(stream.Signature(token_layout))`` values of a packet (at most N).
@@ -29,8 +30,9 @@ class WeightedSum(wiring.Component):
         mac: ``Out(1)`` high in each cycle the L multipliers do useful work.
     """
 
-    def __init__(self, *, config):
+    def __init__(self, *, config, banks=1):
         self._config = config
+        self._banks = banks
         super().__init__({
             "v": In(stream.Signature(token_layout(config))),
             "p": In(stream.Signature(prob_layout(config))),
@@ -52,13 +54,13 @@ class WeightedSum(wiring.Component):
         m = Module()
 
         m.submodules.values = values = Memory(
-            shape=data.ArrayLayout(signed(fmt.data_bits), cfg.head_dim), depth=n_max, init=[])
+            shape=data.ArrayLayout(signed(fmt.data_bits), cfg.head_dim), depth=n_max * self._banks, init=[])
         write, read = values.write_port(), values.read_port()
 
         # Load: one value token per beat.
-        loading, dropped = load_packet(m, self.v, write, depth=n_max, value=self.v.payload.data,
-                                       count_out=self.n_values)
-        m.d.comb += self.overflow.eq(dropped)
+        buf = load_banks(m, self.v, write, depth=n_max, value=self.v.payload.data, count_out=self.n_values,
+                         banks=self._banks)
+        m.d.comb += self.overflow.eq(buf.dropped)
 
         # Issue: each probability for d/L chunk cycles; stall as a unit on a full output.
         en = Signal()
@@ -72,9 +74,9 @@ class WeightedSum(wiring.Component):
         last, last_row = Signal(), Signal()
         last_chunk = chunk == chunks - 1
         ends_packet = last & last_row
-        m.d.comb += self.p.ready.eq(~loading & en & (~active | (last_chunk & ~ends_packet)))
+        m.d.comb += self.p.ready.eq(buf.ready & en & (~active | (last_chunk & ~ends_packet)))
         take = self.p.valid & self.p.ready
-        m.d.comb += self.missing.eq(take & (self.p.payload.index >= self.n_values))
+        m.d.comb += self.missing.eq(take & (self.p.payload.index >= buf.count))
         with m.If(take):
             m.d.sync += [active.eq(1), chunk.eq(0), prob.eq(self.p.payload.p), index.eq(self.p.payload.index),
                          last.eq(self.p.payload.last), last_row.eq(self.p.payload.last_row)]
@@ -83,11 +85,11 @@ class WeightedSum(wiring.Component):
             with m.If(last_chunk):
                 m.d.sync += active.eq(0)
                 with m.If(ends_packet):
-                    m.d.sync += loading.eq(1)
+                    m.d.comb += buf.release.eq(1)
             with m.Else():
                 m.d.sync += chunk.eq(chunk + 1)
 
-        m.d.comb += [read.addr.eq(index), read.en.eq(en)]
+        m.d.comb += [read.addr.eq(index + buf.offset), read.en.eq(en)]
         b = {"valid": active, "chunk": chunk, "prob": prob, "first": row_first, "last": last,
              "emit": last_chunk, "last_row": last_row}
         b = {k: register(m, en, v, f"b_{k}") for k, v in b.items()}
