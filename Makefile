@@ -43,9 +43,10 @@ verilog: $(STAMP)
 lint: verilog
 	$(ENV) $(PY) scripts/lint.py $(BUILD)/verilog
 
-## make test: the regression CI runs (golden models, testbenches, golden vectors).
+## make test: the regression CI runs (golden models, testbenches, golden vectors); tests
+## marked slow (long RTL runs) are left to make sim.
 test: $(STAMP)
-	$(ENV) $(PY) -m pytest -n $(JOBS) -q verif
+	$(ENV) $(PY) -m pytest -n $(JOBS) -q -m "not slow" verif
 
 ## make golden: regenerate verif/vectors/ from the golden models.
 golden: $(STAMP)
