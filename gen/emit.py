@@ -3,22 +3,74 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from amaranth.back import verilog
 from amaranth.lib import wiring
 
-__all__ = ["Artifacts", "emit_unit", "port_list", "verilog_text"]
+__all__ = ["Artifacts", "emit_unit", "port_list", "verilog_text", "compact_zero_init", "core_text"]
 
 
 @dataclass(frozen=True)
 class Artifacts:
-    """Members: ``verilog`` (the .v), ``filelist`` (.f), ``manifest`` (.json: config, ports)."""
+    """Members: ``verilog`` (the .v), ``filelist`` (.f), ``manifest`` (.json: config, ports),
+    ``core`` (.core: FuseSoC CAPI2 description of the .v), ``waivers`` (.vlt: Verilator
+    waivers for Yosys-written constructs, used by the core's lint target)."""
 
     verilog: Path
     filelist: Path
     manifest: Path
+    core: Path
+    waivers: Path
+
+
+#: Verilator waivers for constructs Yosys writes (each with its reason); copied next to each .v.
+WAIVERS = Path(__file__).resolve().parent.parent / "verif" / "lint" / "waivers.vlt"
+
+# Yosys writes a memory's initial contents as one assignment per word, even when every word is
+# zero (Amaranth's ``init=[]``): a 196,608-word map buffer becomes 196,608 lines. The block is
+# rewritten as an equivalent loop when every word is zero; other contents are kept as written.
+_NAME = r"(?:\\\S+ |[A-Za-z_][\w$]*)"   # a plain or an escaped (ends at a space) identifier
+_INIT_BLOCK = re.compile(r"^  initial begin\n((?:    " + _NAME + r"\[\d+\] = \d+'h[0-9a-fA-F]+;\n)+)  end\n", re.M)
+_INIT_LINE = re.compile(r"^    (" + _NAME + r")\[(\d+)\] = (\d+)'h([0-9a-fA-F]+);$")
+
+
+def compact_zero_init(text: str) -> str:
+    """Replace each all-zero memory initialisation block of Yosys output with a loop."""
+    count = 0
+
+    def repl(match):
+        nonlocal count
+        lines = match.group(1).splitlines()
+        parsed = [_INIT_LINE.match(line).groups() for line in lines]
+        names = {name for name, _, _, _ in parsed}
+        if (len(names) != 1 or any(int(value, 16) for _, _, _, value in parsed)
+                or [int(i) for _, i, _, _ in parsed] != list(range(len(parsed)))):
+            return match.group(0)
+        name, _, width, _ = parsed[0]
+        block, count = f"zero_init_{count}", count + 1
+        return (f"  initial begin : {block}\n    integer i;\n"
+                f"    for (i = 0; i < {len(parsed)}; i = i + 1)\n"
+                f"      {name}[i] = {width}'h0;\n  end\n")
+
+    return _INIT_BLOCK.sub(repl, text)
+
+
+def core_text(name: str, unit_name: str, summary: str, version: str) -> str:
+    """A FuseSoC CAPI2 core for ``<name>.v`` (VLNV ``attnforge:unit:<name>:<version>``)."""
+    quoted = summary.replace('"', "'")
+    return (f"CAPI=2:\n"
+            f"name: attnforge:unit:{name}:{version}\n"
+            f"description: \"attnforge {unit_name}: {quoted}\"\n\n"
+            f"filesets:\n  rtl:\n    files:\n      - {name}.v\n    file_type: verilogSource\n"
+            f"  waivers:\n    files:\n      - {name}.vlt\n    file_type: vlt\n\n"
+            f"targets:\n  default: &default\n    filesets: [rtl]\n    toplevel: {name}\n"
+            f"  lint:\n    filesets: [rtl, waivers]\n    toplevel: {name}\n    default_tool: verilator\n"
+            f"    tools:\n      verilator:\n        mode: lint-only\n        verilator_options: [-Wall]\n"
+            f"  synth:\n    <<: *default\n    default_tool: yosys\n"
+            f"    tools:\n      yosys:\n        arch: ecp5\n")
 
 
 def port_list(component) -> list[dict]:
@@ -34,11 +86,12 @@ def port_list(component) -> list[dict]:
 
 def verilog_text(unit, cfg, name: str | None = None) -> str:
     """Verilog of ``unit`` at ``cfg``; the top module is called ``name`` (default: the unit name)."""
-    return verilog.convert(unit.build(cfg), name=name or unit.name, emit_src=False)
+    return compact_zero_init(verilog.convert(unit.build(cfg), name=name or unit.name, emit_src=False))
 
 
 def emit_unit(unit, cfg, out_dir: Path, name: str | None = None, blackbox: bool = False) -> Artifacts:
-    """Write ``<name>.v``, ``<name>.f`` and ``<name>.json`` into ``out_dir``."""
+    """Write ``<name>.v``, ``<name>.f``, ``<name>.json``, ``<name>.core`` and ``<name>.vlt``
+    into ``out_dir``."""
     from importlib.metadata import version
     name = name or unit.name
     out_dir = Path(out_dir)
@@ -49,7 +102,7 @@ def emit_unit(unit, cfg, out_dir: Path, name: str | None = None, blackbox: bool 
             raise ValueError(f"unit {unit.name} has no black-box form.")
         text = unit.blackbox(cfg, name)
     else:
-        text = verilog.convert(component, name=name, emit_src=False)
+        text = compact_zero_init(verilog.convert(component, name=name, emit_src=False))
     v_path = out_dir / f"{name}.v"
     v_path.write_text(text)
     f_path = out_dir / f"{name}.f"
@@ -62,4 +115,8 @@ def emit_unit(unit, cfg, out_dir: Path, name: str | None = None, blackbox: bool 
     }
     m_path = out_dir / f"{name}.json"
     m_path.write_text(json.dumps(manifest, indent=2) + "\n")
-    return Artifacts(verilog=v_path, filelist=f_path, manifest=m_path)
+    c_path = out_dir / f"{name}.core"
+    c_path.write_text(core_text(name, unit.name, unit.summary, version("attnforge")))
+    w_path = out_dir / f"{name}.vlt"
+    w_path.write_text(WAIVERS.read_text())
+    return Artifacts(verilog=v_path, filelist=f_path, manifest=m_path, core=c_path, waivers=w_path)
