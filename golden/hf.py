@@ -147,7 +147,8 @@ class AttentionCall:
     """Context of one attention call. Members: ``impl`` (implementation name), ``layer_idx``,
     ``num_layers``, ``module`` (the transformers attention module), ``session``
     (:class:`Session`), ``run`` (:class:`Run`), ``state`` (= ``run.state``), ``record`` (dict
-    the implementation may fill for taps, e.g. the integer tensors the hardware saw)."""
+    the implementation may fill for taps, e.g. the integer tensors the hardware saw),
+    ``hidden_states`` (the layer's input)."""
 
     impl: str
     layer_idx: int
@@ -161,8 +162,21 @@ class AttentionCall:
     def state(self) -> dict[str, Any]:
         return self.run.state
 
+    @property
+    def hidden_states(self) -> torch.Tensor | None:
+        """The layer's input hidden states ``[b, n, hidden]`` (float) of this call, as the
+        attention module received them (MEMO hashes them into signatures)."""
+        return getattr(self.module, _HIDDEN_ATTR, None)
+
 
 _SESSION_ATTR = "_attnforge_session"
+_HIDDEN_ATTR = "_attnforge_hidden"
+
+
+def _keep_hidden(module, args, kwargs):
+    """Forward pre-hook of a self-attention module: keep its input hidden states."""
+    hidden = args[0] if args else kwargs.get("hidden_states")
+    object.__setattr__(module, _HIDDEN_ATTR, hidden)
 
 
 def attach(model, model_name: str = "") -> Session:
@@ -181,6 +195,7 @@ def attach(model, model_name: str = "") -> Session:
     for module in layers:
         # A plain attribute, not a submodule: the model's state_dict stays unchanged.
         object.__setattr__(module, _SESSION_ATTR, session)
+        module.register_forward_pre_hook(_keep_hidden, with_kwargs=True)
     object.__setattr__(model, _SESSION_ATTR, session)
     model.register_forward_pre_hook(lambda _module, _args: session._begin_run())
     return session
