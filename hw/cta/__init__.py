@@ -1,0 +1,13 @@
+"""CTA: token clustering unit, compressed attention engine, scatter stage."""
+
+from golden.cta import CtaConfig
+
+from ..units import Unit
+from .cluster import Clusterer
+from .cta import Cta
+from .scatter import Scatter
+
+__all__ = ["Cta", "Clusterer", "Scatter", "UNITS"]
+
+UNITS = [Unit(name="cta", config=CtaConfig, component=Cta,
+              summary="CTA: token clustering, compressed attention between centroids, scatter")]
