@@ -23,7 +23,7 @@ from ..dense.cycles import PacketCycles
 from ..timing import ScoreModel, SoftmaxModel, WeightedSumModel, hasher_latency
 from .config import CtaConfig
 
-__all__ = ["cta_cycles", "PacketCycles", "EMIT_LATENCY", "SCATTER_LATENCY"]
+__all__ = ["cta_cycles", "cluster_cycles", "PacketCycles", "EMIT_LATENCY", "SCATTER_LATENCY"]
 
 #: Last hash of a side -> its first centroid handed on (emit state, then output register).
 EMIT_LATENCY = 2
@@ -65,3 +65,9 @@ def cta_cycles(cfg: CtaConfig, n_keys: int, n_queries: int, key_clusters: int, q
         outputs = [last + i for i in range(n_queries)]
     mac = 2 * rows * keys * cfg.chunks
     return PacketCycles(cycles=outputs[-1] + 1, mac_cycles=mac, arrays=2, outputs=tuple(outputs))
+
+
+def cluster_cycles(cfg: CtaConfig, tokens: int, clusters: int) -> int:
+    """The clustering unit alone: first token handshake to last centroid handshake + 1,
+    output always ready."""
+    return _clustered_ready(cfg, tokens) + clusters

@@ -11,3 +11,6 @@ __all__ = ["Cta", "Clusterer", "Scatter", "UNITS"]
 
 UNITS = [Unit(name="cta", config=CtaConfig, component=Cta,
               summary="CTA: token clustering, compressed attention between centroids, scatter")]
+UNITS.append(Unit(name="cta_cluster", config=CtaConfig,
+                  component=lambda *, config: Clusterer(config=config, values=True),
+                  summary="CTA token clustering unit alone (keys with values): hash, cluster table, centroids"))
