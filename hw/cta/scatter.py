@@ -1,0 +1,65 @@
+"""CTA scatter stage: each query token takes the output of its query cluster."""
+
+from amaranth import Module, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from ..common import output_layout
+
+__all__ = ["Scatter"]
+
+
+class Scatter(wiring.Component):
+    """COLLECT: centroid output rows on ``i`` are stored in cluster order until ``last``.
+    SCATTER: for token t = 0 .. n_tokens-1, reads its cluster from the clustering unit's map
+    (``map_addr``/``map_data``, combinational) and emits that cluster's row on ``o``, one per
+    cycle; ``done`` is high in the cycle that issues the last one.
+
+    Members:
+        i: ``In(stream.Signature(output_layout))`` one row per query cluster.
+        o: ``Out(stream.Signature(output_layout))`` one row per query token.
+        map_addr: ``Out(range(N))``; map_data: ``In(range(C))``; n_tokens: ``In(range(N + 1))``.
+        done: ``Out(1)``.
+    """
+
+    def __init__(self, *, config):
+        self._config = config
+        n, c = config.max_tokens, config.max_clusters
+        super().__init__({
+            "i": In(stream.Signature(output_layout(config))),
+            "o": Out(stream.Signature(output_layout(config))),
+            "map_addr": Out(range(max(n, 2))),
+            "map_data": In(range(max(c, 2))),
+            "n_tokens": In(range(n + 1)),
+            "done": Out(1),
+        })
+
+    def elaborate(self, platform):
+        cfg, fmt = self._config, self._config.formats
+        m = Module()
+        m.submodules.rows = rows = Memory(shape=data.ArrayLayout(signed(fmt.out_bits), cfg.head_dim),
+                                          depth=cfg.max_clusters, init=[])
+        wr, rd = rows.write_port(), rows.read_port(domain="comb")
+        collect = Signal(init=1)
+        row = Signal(range(max(cfg.max_clusters, 2)))
+        pos = Signal(range(max(cfg.max_tokens, 2)))
+        m.d.comb += self.i.ready.eq(collect)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.comb += [wr.addr.eq(row), wr.data.eq(self.i.payload.data), wr.en.eq(1)]
+            with m.If(self.i.payload.last):
+                m.d.sync += [collect.eq(0), row.eq(0), pos.eq(0)]
+            with m.Else():
+                m.d.sync += row.eq(row + 1)
+        en = ~self.o.valid | self.o.ready
+        last = pos == self.n_tokens - 1
+        m.d.comb += [self.map_addr.eq(pos), rd.addr.eq(self.map_data)]
+        with m.If(~collect & en):
+            m.d.sync += [self.o.valid.eq(1), self.o.payload.data.eq(rd.data), self.o.payload.last.eq(last),
+                         pos.eq(pos + 1)]
+            m.d.comb += self.done.eq(last)
+            with m.If(last):
+                m.d.sync += collect.eq(1)
+        with m.Elif(en):
+            m.d.sync += self.o.valid.eq(0)
+        return m
