@@ -1,0 +1,175 @@
+"""Cycle model of the SPRINT engine (exact for an unstalled run: inputs always valid, output
+always ready, the unit idle before the packet, the K/V memory the AxiRam of golden/axi.py's
+read model with ``latency`` extra cycles per burst).
+
+Timeline (cycle numbers; "at t" = handshake in cycle t; hw/sprint/sprint.py):
+
+* ``cmd`` at 0; key j programs the macro at 1 + j; query t is taken (into the macro and the
+  query FIFO) once the keys are in, the macro is free (the cycle after the previous mask was
+  taken) and the query FIFO (4) and output-framing FIFO (16) have room;
+* the mask is offered ``xbar_latency`` after the query and taken the cycle after the walker
+  finished the previous query;
+* the walker handles one survivor per cycle from the cycle after the mask: a reused one needs
+  room in the order FIFO (8), a fetched one also a landing credit (4 pairs) and the AXI reader's
+  command handshake (golden.axi.AxiReadModel gives the words' cycles; R never waits);
+* the assembler pushes one survivor per cycle: its key into the score stage's load bank, its
+  value into the value FIFO (N entries); the cycle after its order entry (and, if fetched, its
+  last word) arrived, with room in the value FIFO and the score stage's load bank free (two
+  banks: query t loads once query t-2 issued its last chunk); the weighted sum takes values
+  from the FIFO one per cycle, query t's once query t-2 left its bank;
+* score stage: one packet per query (keys = survivors); the query is taken once its keys are
+  loaded, the previous row issued its last chunk and the pipeline is not frozen; the pipeline
+  freezes while a row's first score waits for a softmax slot (golden.timing.SoftmaxModel);
+* weighted sum: a row's first probability once its values are loaded and the previous row's
+  last chunk issued, then one every d/L cycles; output ``WS_LATENCY`` after the last chunk.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from ..axi import AxiReadModel
+from ..timing import WS_LATENCY, SoftmaxModel, score_latency
+from .config import SprintConfig
+from .model import bookkeeping
+
+__all__ = ["PacketCycles", "sprint_cycles", "QUERY_FIFO", "ORDER_FIFO", "PAIR_FIFO", "LAST_FIFO"]
+
+QUERY_FIFO, ORDER_FIFO, PAIR_FIFO, LAST_FIFO = 4, 8, 4, 16
+
+
+@dataclass(frozen=True)
+class PacketCycles:
+    """Members: ``cycles`` (cmd handshake to last output, inclusive), ``mac_cycles`` (L-lane MAC
+    cycles of the score and weighted-sum arrays), ``arrays`` (2), ``outputs`` (cycle of each
+    output row), ``fetched``, ``reused``."""
+
+    cycles: int
+    mac_cycles: int
+    arrays: int
+    outputs: tuple[int, ...]
+    fetched: int
+    reused: int
+
+    @property
+    def utilization(self) -> float:
+        return self.mac_cycles / (self.arrays * self.cycles)
+
+
+class _Freezes:
+    """Cycles in which the score pipeline is frozen (en low), as disjoint sorted intervals."""
+
+    def __init__(self):
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def add(self, start: int, end: int):
+        if end > start:
+            self.starts.append(start)
+            self.ends.append(end)
+
+    def running(self, c: int) -> int:
+        """First cycle >= c in which the pipeline runs."""
+        i = bisect.bisect_right(self.starts, c) - 1
+        while i >= 0 and i < len(self.starts) and self.starts[i] <= c < self.ends[i]:
+            c = self.ends[i]
+            i += 1
+        return c
+
+    def advance(self, c: int, k: int) -> int:
+        """The k-th (k >= 1) running cycle at or after c."""
+        c = self.running(c)
+        for _ in range(k - 1):
+            c = self.running(c + 1)
+        return c
+
+
+def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, base: int = 0) -> PacketCycles:
+    """Cycles of one packet: ``keep [nq][n]`` the keep masks (golden model), ``latency`` the
+    memory's extra cycles per burst, ``base`` the K/V base address."""
+    keep = [list(map(bool, row)) for row in keep]
+    import torch
+    book = bookkeeping(torch.tensor(keep, dtype=torch.bool), cfg)
+    chunks, lat_s = cfg.chunks, score_latency(cfg.lanes)
+    axi = AxiReadModel(cfg.axi, latency=latency)
+    softmax = SoftmaxModel(recip_bits=cfg.formats.recip_bits)
+    freezes = _Freezes()
+    words = 2 * cfg.row_words
+
+    qh, mh, qs, rel, ws_rel, outs = [], [], [], [], [], []
+    pushes: list[int] = []         # every survivor's push, packet order
+    values: list[int] = []         # the weighted sum takes its value from the FIFO
+    fetch_pops: list[int] = []     # pushes of fetched survivors
+    walk_end = -1
+    step = -1
+    ws_last_accept = None
+    for t, order in enumerate(book.order):
+        # Query handshake.
+        c = n_keys + 1
+        if t:
+            c = max(c, mh[t - 1] + 1)
+        if t >= QUERY_FIFO:
+            c = max(c, qs[t - QUERY_FIFO] + 1)
+        if t >= LAST_FIFO:
+            c = max(c, outs[t - LAST_FIFO] + 1)
+        qh.append(c)
+        mh.append(max(c + cfg.xbar_latency, walk_end + 1))
+        step = mh[t]  # the first step is the cycle after
+        first_push = None
+        for j, fetch in order:
+            i = len(pushes)
+            s = step + 1
+            if i >= ORDER_FIFO:
+                s = max(s, pushes[i - ORDER_FIFO] + 1)
+            ready = s + 1
+            if fetch:
+                f = len(fetch_pops)
+                if f >= PAIR_FIFO:
+                    s = max(s, fetch_pops[f - PAIR_FIFO] + 1)
+                s, wcycles = axi.command(s, base + j * cfg.pair_stride, words)
+                ready = max(s + 1, wcycles[-1] + 1)
+            step = s
+            p = max(ready, pushes[-1] + 1 if pushes else 0)
+            if i >= cfg.max_tokens:
+                p = max(p, values[i - cfg.max_tokens] + 1)
+            if first_push is None and t >= 2:
+                p = max(p, rel[t - 2] + 1)
+            vt = max(p + 1, values[-1] + 1 if values else 0)
+            if first_push is None and t >= 2:
+                vt = max(vt, ws_rel[t - 2] + 1)
+            if first_push is None:
+                first_push = p
+            pushes.append(p)
+            values.append(vt)
+            if fetch:
+                fetch_pops.append(p)
+        walk_end = step
+        m = len(order)
+        loaded = pushes[-1] + 1
+        # Score row.
+        c = max(loaded, qh[t] + 1, rel[t - 1] + 1 if t else 0)
+        c = freezes.running(c)
+        qs.append(c)
+        issue_last = lambda key: freezes.advance(c + 1, (key + 1) * chunks)
+        offer0 = freezes.advance(issue_last(0), lat_s) + 1
+        taken0 = max(offer0, softmax.slot_free(t))
+        freezes.add(offer0, taken0)
+        accepts = [taken0] + [freezes.advance(issue_last(key), lat_s) + 1 for key in range(1, m)]
+        rel.append(issue_last(m - 1))
+        # Weighted sum.
+        v_loaded = values[-1] + 1
+        row_ready = v_loaded if ws_last_accept is None else max(v_loaded, ws_last_accept + chunks + 1)
+        state = {"next": row_ready}
+
+        def consumer(offered, state=state):
+            a = max(offered, state["next"])
+            state["next"] = a + chunks
+            return a
+        probs = softmax.row(accepts, consumer)
+        ws_last_accept = probs[-1]
+        ws_rel.append(ws_last_accept + chunks)
+        outs.append(ws_last_accept + chunks + WS_LATENCY)
+    kept = sum(len(o) for o in book.order)
+    return PacketCycles(cycles=outs[-1] + 1, mac_cycles=2 * kept * chunks, arrays=2, outputs=tuple(outs),
+                        fetched=book.fetched, reused=book.reused)

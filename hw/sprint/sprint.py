@@ -1,0 +1,251 @@
+"""SPRINT recompute engine: pruning macro, K/V fetch over AXI with on-chip reuse, exact
+attention over the survivors."""
+
+from amaranth import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from golden.config import clog2
+
+from ..common import PerfCounters, Score, Softmax, WeightedSum, error_layout, output_layout, perf_layout, query_layout, token_layout
+from ..common.axi import AxiReader, AxiReadSignature
+from ..common.perf import COUNTER_BITS
+from .reram_macro import ReramMacro
+
+__all__ = ["Sprint", "command_layout"]
+
+#: Entries of the FIFOs between the stages of the engine.
+QUERY_FIFO = 4
+ORDER_FIFO = 8
+PAIR_FIFO = 4
+LAST_FIFO = 16
+
+
+def command_layout(cfg) -> data.StructLayout:
+    """``theta`` (the head's threshold register), ``base`` (byte address of token 0's K/V pair
+    in memory; pair j is at base + j * pair_stride: K_j's words, then V_j's)."""
+    return data.StructLayout({"theta": signed(cfg.analog_bits), "base": unsigned(cfg.axi_addr_width)})
+
+
+class Sprint(wiring.Component):
+    """SPRINT for one head per packet (golden/sprint/model.py is the contract).
+
+    A packet: one beat on ``cmd`` (theta, K/V base address), its n keys on ``k`` (they program
+    the macro's columns), then query rows on ``q`` (``last`` on the final one). Per query the
+    macro returns the keep mask; the walker goes through the survivors in key order: a survivor
+    whose pair is in the on-chip buffer (policy ``config.reuse``) is reused, any other is
+    fetched over ``axi`` (one command of 2 * row_words words) and written into its slot. The
+    survivors' keys and values (in key order) are a packet of the score and weighted-sum stages
+    (two banks each: the next query's survivors load while the current one is computed), so
+    softmax runs over survivors only. One output token per query leaves on ``o``.
+
+    Members:
+        cmd: ``In(stream.Signature(command_layout))``.
+        k: ``In(stream.Signature(token_layout))``.
+        q: ``In(stream.Signature(query_layout))``.
+        o: ``Out(stream.Signature(output_layout))``.
+        axi: ``Out(AxiReadSignature)`` AR and R channels to the K/V memory.
+        errors: ``Out(error_layout)`` sticky: ``key_overflow`` (more than N keys; dropped),
+            ``axi_error`` (a read returned rresp != OKAY; its data is used as read).
+        perf: ``Out(perf_layout)`` ``cycles``, ``mac_cycles`` (two L-lane arrays), ``packets``,
+            ``fetched``, ``reused`` (K/V pairs of the last packet whose queries were all walked).
+    """
+
+    ERRORS = ("key_overflow", "axi_error")
+    COUNTERS = ("fetched", "reused")
+
+    def __init__(self, *, config):
+        self._config = config
+        super().__init__({
+            "cmd": In(stream.Signature(command_layout(config))),
+            "k": In(stream.Signature(token_layout(config))),
+            "q": In(stream.Signature(query_layout(config))),
+            "o": Out(stream.Signature(output_layout(config))),
+            "axi": Out(AxiReadSignature(addr_width=config.axi_addr_width, data_width=config.axi_data_width)),
+            "errors": Out(error_layout(*self.ERRORS)),
+            "perf": Out(perf_layout(*self.COUNTERS)),
+        })
+
+    @property
+    def config(self):
+        return self._config
+
+    @property
+    def mac_arrays(self):
+        return 2
+
+    def elaborate(self, platform):
+        cfg = self._config
+        m = Module()
+        n_max, d, w = cfg.max_tokens, cfg.head_dim, cfg.data_width
+        slots = cfg.slots
+        vec_bits = d * w
+        aw = cfg.axi_data_width
+        words = 2 * cfg.row_words
+        handshake = lambda s: s.valid & s.ready
+
+        m.submodules.macro = macro = ReramMacro(config=cfg)
+        m.submodules.reader = reader = AxiReader(addr_width=cfg.axi_addr_width, data_width=aw,
+                                                 max_burst=cfg.axi_max_burst, outstanding=2)
+        m.submodules.score = score = Score(config=cfg, banks=2)
+        m.submodules.softmax = softmax = Softmax(config=cfg)
+        m.submodules.weighted_sum = weighted_sum = WeightedSum(config=cfg, banks=2)
+        m.submodules.perf = perf = PerfCounters(arrays=self.mac_arrays)
+        wiring.connect(m, reader.axi, wiring.flipped(self.axi))
+
+        # --- Packet front: cmd, keys to the macro, queries to the macro and the query FIFO ----
+        running = Signal()     # a packet's cmd was taken and its last query not yet walked
+        base = Signal(cfg.axi_addr_width)
+        packet_done = Signal()  # the walker finished the packet's last query (comb)
+        m.d.comb += self.cmd.ready.eq(~running)
+        with m.If(handshake(self.cmd)):
+            m.d.sync += [running.eq(1), base.eq(self.cmd.payload.base)]
+        m.d.comb += [macro.theta.eq(self.cmd.payload.theta), macro.theta_we.eq(handshake(self.cmd))]
+        with m.If(packet_done):
+            m.d.sync += running.eq(0)
+        # A packet's keys, then its queries; the next packet's beats wait for its cmd.
+        keys_loaded = Signal()   # the packet's last key programmed the macro
+        queries_in = Signal()    # the packet's last query was taken
+        with m.If(handshake(self.cmd)):
+            m.d.sync += [keys_loaded.eq(0), queries_in.eq(0)]
+        with m.If(handshake(self.k) & self.k.payload.last):
+            m.d.sync += keys_loaded.eq(1)
+        with m.If(handshake(self.q) & self.q.payload.last):
+            m.d.sync += queries_in.eq(1)
+
+        m.d.comb += [macro.k.payload.eq(self.k.payload), macro.k.valid.eq(self.k.valid & running & ~keys_loaded),
+                     self.k.ready.eq(macro.k.ready & running & ~keys_loaded)]
+        with m.If(macro.overflow):
+            m.d.sync += self.errors.key_overflow.eq(1)
+
+        m.submodules.qfifo = qfifo = SyncFIFO(width=len(self.q.payload.as_value()), depth=QUERY_FIFO)
+        m.submodules.lastfifo = lastfifo = SyncFIFO(width=1, depth=LAST_FIFO)
+        room = qfifo.w_rdy & lastfifo.w_rdy & running & keys_loaded & ~queries_in
+        m.d.comb += [
+            macro.q.payload.data.eq(self.q.payload.data), macro.q.payload.last.eq(self.q.payload.last),
+            macro.q.valid.eq(self.q.valid & room), self.q.ready.eq(macro.q.ready & room),
+            qfifo.w_data.eq(self.q.payload.as_value()), qfifo.w_en.eq(handshake(self.q)),
+            lastfifo.w_data.eq(self.q.payload.last), lastfifo.w_en.eq(handshake(self.q)),
+        ]
+        queued = data.View(query_layout(cfg), qfifo.r_data)
+        m.d.comb += [score.q.payload.data.eq(queued.data), score.q.payload.scale.eq(queued.scale),
+                     score.q.payload.last.eq(1), score.q.valid.eq(qfifo.r_rdy), qfifo.r_en.eq(score.q.ready)]
+
+        # --- Walker: survivors in key order, reuse or fetch ----------------------------------
+        order_layout = data.StructLayout({"slot": range(max(slots, 2)), "fetch": 1, "last": 1})
+        m.submodules.order = order = SyncFIFO(width=order_layout.size, depth=ORDER_FIFO)
+        walking = Signal()
+        rem = Signal(n_max)
+        cur = Signal(n_max)
+        prev = Signal(n_max)
+        prev_valid = Signal()
+        last_query = Signal()
+        tags = Array(Signal(range(max(n_max, 2)), name=f"tag{s}") for s in range(slots))
+        valid = Signal(slots)
+        fetched, reused = Signal(COUNTER_BITS), Signal(COUNTER_BITS)
+        perf_fetched, perf_reused = Signal(COUNTER_BITS), Signal(COUNTER_BITS)
+
+        with m.If(handshake(self.cmd)):
+            m.d.sync += [valid.eq(0), prev_valid.eq(0), fetched.eq(0), reused.eq(0)]
+
+        m.d.comb += macro.mask.ready.eq(~walking)
+        with m.If(handshake(macro.mask)):
+            m.d.sync += [walking.eq(1), rem.eq(macro.mask.payload.keep), cur.eq(macro.mask.payload.keep),
+                         last_query.eq(macro.mask.payload.last)]
+
+        j = Signal(range(max(n_max, 2)))
+        for i in reversed(range(n_max)):
+            with m.If(rem[i]):
+                m.d.comb += j.eq(i)
+        slot = Signal(range(max(slots, 2)))
+        m.d.comb += slot.eq(j if slots >= n_max else j % slots)
+        rest = rem & (rem - 1)
+        policy_ok = 1 if cfg.reuse == "all" else (prev_valid & prev.bit_select(j, 1))
+        resident = Signal()
+        m.d.comb += resident.eq(valid.bit_select(slot, 1) & (tags[slot] == j) & policy_ok)
+        entry = data.View(order_layout, order.w_data)
+        m.d.comb += [entry.slot.eq(slot), entry.fetch.eq(~resident), entry.last.eq(rest == 0)]
+        credits = Signal(range(PAIR_FIFO + 1))  # fetches issued and not yet taken from the landing FIFO
+        can_fetch = credits != PAIR_FIFO
+        m.d.comb += [reader.cmd.valid.eq(walking & order.w_rdy & ~resident & can_fetch),
+                     reader.cmd.payload.addr.eq(base + j * cfg.pair_stride),
+                     reader.cmd.payload.beats.eq(words)]
+        step = walking & order.w_rdy & (resident | (can_fetch & reader.cmd.ready))
+        m.d.comb += order.w_en.eq(step)
+        with m.If(step):
+            m.d.sync += rem.eq(rest)
+            with m.If(resident):
+                m.d.sync += reused.eq(reused + 1)
+            with m.Else():
+                m.d.sync += [fetched.eq(fetched + 1), tags[slot].eq(j), valid.bit_select(slot, 1).eq(1)]
+            with m.If(rest == 0):
+                m.d.sync += [walking.eq(0), prev.eq(cur), prev_valid.eq(1)]
+                with m.If(last_query):
+                    m.d.comb += packet_done.eq(1)
+                    m.d.sync += [perf_fetched.eq(fetched + ~resident), perf_reused.eq(reused + resident)]
+
+        # --- Landing: AXI words gathered into K/V pairs (credits: R never waits) --------------
+        m.submodules.pairs = pairs = SyncFIFO(width=2 * vec_bits, depth=PAIR_FIFO)
+        gathered = Signal(max(aw * (words - 1), 1))
+        word = Signal(range(max(words, 2)))
+        if words > 1:
+            full = Cat(gathered[:aw * (words - 1)], reader.data.payload.data)
+        else:
+            full = reader.data.payload.data
+        row = cfg.row_words * aw
+        m.d.comb += [reader.data.ready.eq(~reader.data.payload.last | pairs.w_rdy),
+                     pairs.w_data.eq(Cat(full[:vec_bits], full[row:row + vec_bits]))]
+        with m.If(handshake(reader.data)):
+            with m.If(reader.data.payload.last):
+                m.d.comb += pairs.w_en.eq(1)
+                m.d.sync += word.eq(0)
+            with m.Else():
+                m.d.sync += word.eq(word + 1)
+                with m.Switch(word):
+                    for i in range(words - 1):
+                        with m.Case(i):
+                            m.d.sync += gathered[i * aw:(i + 1) * aw].eq(reader.data.payload.data)
+        with m.If(reader.error):
+            m.d.sync += self.errors.axi_error.eq(1)
+
+        # --- Assembler: survivors in order, reused from the buffer or landed, into both stages --
+        m.submodules.buffer = buffer = Memory(shape=unsigned(2 * vec_bits), depth=slots, init=[])
+        bw, br = buffer.write_port(), buffer.read_port(domain="comb")
+        head = data.View(order_layout, order.r_data)
+        pair = Signal(2 * vec_bits)
+        m.d.comb += [br.addr.eq(head.slot), pair.eq(Mux(head.fetch, pairs.r_data, br.data))]
+        have = order.r_rdy & (~head.fetch | pairs.r_rdy)
+        # Keys go straight into the score stage's load bank (its ready is a register, so the
+        # valid does not wait on it); values queue for the weighted sum, which runs a row behind.
+        m.submodules.vfifo = vfifo = SyncFIFO(width=vec_bits + 1, depth=cfg.max_tokens)
+        push = have & score.k.ready & vfifo.w_rdy
+        m.d.comb += [score.k.valid.eq(have & vfifo.w_rdy),
+                     score.k.payload.data.eq(pair[:vec_bits]), score.k.payload.last.eq(head.last),
+                     vfifo.w_en.eq(push), vfifo.w_data.eq(Cat(pair[vec_bits:], head.last)),
+                     weighted_sum.v.payload.data.eq(vfifo.r_data[:vec_bits]),
+                     weighted_sum.v.payload.last.eq(vfifo.r_data[vec_bits]),
+                     weighted_sum.v.valid.eq(vfifo.r_rdy), vfifo.r_en.eq(weighted_sum.v.ready)]
+        m.d.comb += [order.r_en.eq(push), pairs.r_en.eq(push & head.fetch),
+                     bw.addr.eq(head.slot), bw.data.eq(pairs.r_data), bw.en.eq(push & head.fetch)]
+        with m.If(step & ~resident & ~(push & head.fetch)):
+            m.d.sync += credits.eq(credits + 1)
+        with m.Elif(~(step & ~resident) & push & head.fetch):
+            m.d.sync += credits.eq(credits - 1)
+
+        # --- Stages and output ----------------------------------------------------------------
+        wiring.connect(m, score.s, softmax.s)
+        wiring.connect(m, softmax.p, weighted_sum.p)
+        m.d.comb += [self.o.payload.data.eq(weighted_sum.o.payload.data), self.o.payload.last.eq(lastfifo.r_data),
+                     self.o.valid.eq(weighted_sum.o.valid), weighted_sum.o.ready.eq(self.o.ready),
+                     lastfifo.r_en.eq(handshake(self.o))]
+
+        m.d.comb += [
+            perf.start.eq(handshake(self.cmd) | handshake(self.k) | handshake(self.q)),
+            perf.finish.eq(handshake(self.o) & self.o.payload.last),
+            perf.mac.eq(score.mac | (weighted_sum.mac << 1)),
+            self.perf.cycles.eq(perf.cycles), self.perf.mac_cycles.eq(perf.mac_cycles),
+            self.perf.packets.eq(perf.packets), self.perf.fetched.eq(perf_fetched), self.perf.reused.eq(perf_reused),
+        ]
+        return m

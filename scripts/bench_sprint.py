@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""SPRINT on all-MiniLM-L6-v2: fidelity per keep fraction and noise, and K/V bytes and cycles
+against the dense unit on the heads of the evaluation sentences with n >= 64 tokens.
+
+Fidelity: mean / min cosine of sentence embeddings against the exact float model (as
+scripts/evaluate.py) over all sentences and over those with n >= --min-tokens.
+
+Cost, per head (one packet: the sentence's n queries against its n keys), summed over every
+layer and head of the long sentences:
+
+* fetched K/V bytes: pairs fetched over AXI (golden bookkeeping, which the RTL's counters
+  equal) times the pair's AXI bytes; dense: every key and value loaded once (2 n d bytes);
+* cycles: golden/sprint/cycles.py (equal to the RTL's perf.cycles in verif/sprint) with the
+  AXI memory ``--latency`` cycles per burst; dense: golden/dense/cycles.py (equal to the dense
+  RTL), K/V streamed on chip at one token per cycle;
+* ``--rtl K``: also replay the first K heads with n <= 128 on the RTL of the default config
+  (verif/sprint/tb_sprint.py workload case) and report its perf counters next to the model's.
+
+Usage: python scripts/bench_sprint.py [--fractions 0.2,0.5] [--sigmas 0,16] [--limit N]
+       [--json OUT] [--rtl K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SENTENCES = ROOT / "scripts" / "data" / "sentences.txt"
+
+
+def embed_with(name, sentences, tap=None, batch_size=16):
+    from golden import hf
+    tokenizer, model = hf.load_minilm(name)
+    if tap is not None:
+        hf.session_of(model).add_tap(tap)
+    return hf.embed(model, tokenizer, sentences, batch_size=batch_size, max_length=256)
+
+
+def cosines(ref, emb):
+    return (ref * emb).sum(dim=1)
+
+
+def head_costs(cfg, ints, n, latency):
+    """Per head of one layer call (batch of 1): fetched/reused/cycles for both policies."""
+    from golden.sprint.cycles import sprint_cycles
+    keep = ints["keep"][0]  # [H, n, n]
+    out = []
+    for h in range(keep.shape[0]):
+        rows = keep[h, :n, :n].tolist()
+        item = {"kept": sum(map(sum, rows))}
+        for policy in ("previous", "all"):
+            c = sprint_cycles(cfg.replace(reuse=policy), rows, n_keys=n, latency=latency)
+            item[policy] = {"fetched": c.fetched, "reused": c.reused, "cycles": c.cycles}
+        out.append(item)
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--fractions", default="0.2,0.3,0.4,0.5,0.6")
+    p.add_argument("--sigmas", default="0,16,64,256")
+    p.add_argument("--min-tokens", type=int, default=64)
+    p.add_argument("--limit", type=int, help="first N sentences only")
+    p.add_argument("--latency", type=int, default=10, help="AXI memory latency per burst (cycles)")
+    p.add_argument("--json", type=Path)
+    p.add_argument("--rtl", type=int, default=0, metavar="K", help="replay K heads (n <= 128) on the RTL")
+    args = p.parse_args(argv)
+
+    import torch
+    from golden import hf
+    from golden.dense import DenseConfig
+    from golden.dense.cycles import dense_cycles
+    from golden.sprint.hf import HF_CONFIG, impl_name
+    hf.discover()
+    sentences = [s.strip() for s in SENTENCES.read_text().splitlines() if s.strip()][:args.limit]
+    tokenizer, _ = hf.load_minilm("exact")
+    lengths = [len(tokenizer(s)["input_ids"]) for s in sentences]
+    long_idx = [i for i, n in enumerate(lengths) if n >= args.min_tokens]
+    long_sentences = [sentences[i] for i in long_idx]
+    if not long_sentences:
+        print(f"bench_sprint.py: error: no sentence has {args.min_tokens} tokens or more.", file=sys.stderr)
+        return 2
+    t0 = time.time()
+    ref = embed_with("exact", sentences)
+    ref_long = ref[long_idx]
+    cfg = HF_CONFIG
+    dense_cfg = DenseConfig(head_dim=cfg.head_dim, max_tokens=cfg.max_tokens)
+    pair_axi_bytes = cfg.pair_stride
+    results = {"sentences": len(sentences), "long_sentences": len(long_idx), "min_tokens": args.min_tokens,
+               "latency": args.latency, "config": cfg.to_dict(), "fractions": [], "sigmas": []}
+
+    dense_cycles_total = dense_bytes_total = 0
+    for i in long_idx:
+        n = lengths[i]
+        dense_cycles_total += dense_cycles(dense_cfg, n, n).cycles
+        dense_bytes_total += 2 * n * cfg.head_dim * cfg.data_width // 8
+    heads = 72  # 6 layers x 12 heads
+    dense_cycles_total *= heads
+    dense_bytes_total *= heads
+    rtl_packets = []
+
+    for f in [float(x) for x in args.fractions.split(",") if x]:
+        name = impl_name(f)
+        emb = embed_with(name, sentences)
+        cos = cosines(ref, emb)
+        costs = []
+
+        def tap(ctx, tensors, costs=costs):
+            ints = ctx.record["ints"]
+            n = ints["q"].shape[-2]
+            costs.extend(head_costs(cfg, ints, n, args.latency))
+            if args.rtl and len(rtl_packets) < args.rtl and n <= 128 and f == 0.5:
+                for h in range(min(2, ints["q"].shape[1])):
+                    rtl_packets.append({"name": f"l{ctx.layer_idx}h{h}", "q": ints["q"][0, h].tolist(),
+                                        "k": ints["k"][0, h].tolist(), "v": ints["v"][0, h].tolist(),
+                                        "scale": [int(ints["scale"][0, h, 0])] * n,
+                                        "theta": int(ints["theta"][0, h])})
+        emb_long = embed_with(name, long_sentences, tap=tap, batch_size=1)  # one sentence per call: no padding
+        cos_long = cosines(ref_long, emb_long)
+        row = {"impl": name, "fraction": f, "mean_cosine": cos.mean().item(), "min_cosine": cos.min().item(),
+               "long_mean_cosine": cos_long.mean().item(), "long_min_cosine": cos_long.min().item()}
+        pairs = sum(c["kept"] for c in costs)
+        total_pairs = sum(lengths[i] ** 2 for i in long_idx) * heads
+        row["kept_fraction"] = pairs / total_pairs
+        for policy in ("previous", "all"):
+            fetched = sum(c[policy]["fetched"] for c in costs)
+            cycles = sum(c[policy]["cycles"] for c in costs)
+            row[policy] = {"fetched_bytes": fetched * pair_axi_bytes,
+                           "bytes_vs_dense": fetched * pair_axi_bytes / dense_bytes_total,
+                           "cycles": cycles, "speedup_vs_dense": dense_cycles_total / cycles}
+        results["fractions"].append(row)
+        print(f"keep {f:.0%}: kept {row['kept_fraction']:.3f}  cosine all {row['mean_cosine']:.5f} "
+              f"(min {row['min_cosine']:.4f})  n>={args.min_tokens} {row['long_mean_cosine']:.5f} "
+              f"(min {row['long_min_cosine']:.4f})  | previous: bytes {row['previous']['bytes_vs_dense']:.1%} "
+              f"of dense, {row['previous']['speedup_vs_dense']:.2f}x fewer cycles | all: bytes "
+              f"{row['all']['bytes_vs_dense']:.1%}, {row['all']['speedup_vs_dense']:.2f}x", flush=True)
+    for s in [int(x) for x in args.sigmas.split(",") if x]:
+        name = impl_name(sigma=s)
+        cos = cosines(ref, embed_with(name, sentences))
+        results["sigmas"].append({"impl": name, "sigma": s, "mean_cosine": cos.mean().item(),
+                                  "min_cosine": cos.min().item()})
+        print(f"sigma {s}: cosine {cos.mean().item():.5f} (min {cos.min().item():.4f})", flush=True)
+    results["dense"] = {"cycles": dense_cycles_total, "bytes": dense_bytes_total}
+    print(f"dense unit on the {len(long_idx)} sentences with n >= {args.min_tokens} (x72 heads): "
+          f"{dense_cycles_total} cycles, {dense_bytes_total} K/V bytes; {time.time() - t0:.0f} s")
+
+    if rtl_packets:
+        from golden.sprint import SprintConfig
+        from golden.sprint.cycles import sprint_cycles
+        from golden.sprint.model import sprint_int
+        from verif.runner import build, run
+        import tempfile
+        rtl_cfg = SprintConfig()  # the default config: d=32, N=128
+        spec = Path(tempfile.mkdtemp()) / "sprint_workload.json"
+        spec.write_text(json.dumps({"packets": rtl_packets}))
+        b = build("sprint", rtl_cfg)
+        res = run(b, "verif.sprint.tb_sprint", testcase="workload", name="bench-workload",
+                  env={"ATTNFORGE_WORKLOAD": str(spec), "ATTNFORGE_AXI_LATENCY": str(args.latency)})
+        if res["failed"]:
+            print(f"RTL replay failed: {res['failure']} (log {res['log']})")
+            return 1
+        rows = []
+        for pk, got in zip(rtl_packets, res["report"]["workload"]):
+            r = sprint_int(pk["q"], pk["k"], pk["v"], pk["scale"], pk["theta"], rtl_cfg, return_all=True)
+            model = sprint_cycles(rtl_cfg, r["keep"].tolist(), n_keys=len(pk["k"]), latency=args.latency)
+            n = len(pk["k"])
+            dense = dense_cycles(DenseConfig(), n, n).cycles
+            rows.append({**got, "model_cycles": model.cycles, "dense_cycles": dense})
+            print(f"RTL {got['name']} n={n}: {got['cycles']} cycles (model {model.cycles}), dense {dense} "
+                  f"({dense / got['cycles']:.2f}x), fetched {got['fetched']} reused {got['reused']}")
+        results["rtl"] = rows
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
