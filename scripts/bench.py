@@ -244,10 +244,13 @@ def build_report(args, points, embeddings, measured, workload, sentences, second
                      "knobs": p.knobs, "unit": m["unit"], "config": m["config"], "fidelity_impl": impl,
                      "fidelity": fidelity.get(impl), "rtl": rtl})
     for tech in args.techniques:
-        front = pareto([r for r in rows if r["technique"] == tech])
-        for r in rows:
-            if r["technique"] == tech:
-                r["pareto"] = r["name"] in front
+        # Lanes trade area for cycles at equal fidelity: fronts compare configs of equal lanes.
+        mine = [r for r in rows if r["technique"] == tech]
+        lanes = next(r for r in mine if r["default"])["knobs"].get("lanes")
+        same = [r for r in mine if r["knobs"].get("lanes") == lanes]
+        front = pareto(same)
+        for r in mine:
+            r["pareto"] = (r["name"] in front) if r in same else None
     from golden.workloads import load_manifest
     manifest = load_manifest(workload.directory)
     lengths = manifest["token_lengths"]

@@ -83,6 +83,8 @@ def markdown(report: dict) -> str:
         f"`perf` counters. A model pass is a sentence's {s['layers']} layers x {s['heads_per_layer']} heads "
         f"(replayed heads scaled to all), averaged over the sentences; N = {report['max_tokens']}.",
         f"- vs dense: the technique's cycles (bytes) over the dense unit's (default config) on the same packets.",
+        f"- Pareto: not beaten on both cycles and mean cosine by another config of the technique with the same "
+        f"lanes as its default (lanes trade area for cycles; other lanes show -).",
         "",
         "## Headline",
         "",
@@ -98,7 +100,7 @@ def markdown(report: dict) -> str:
         for p in pts:
             r = _row(p)
             rows.append((p["name"] + (" (default)" if p["default"] and p["name"] != "default" else ""),
-                         *(str(p["knobs"].get(k, "-")) for k in knobs), *r[2:9], "yes" if p["pareto"] else ""))
+                         *(str(p["knobs"].get(k, "-")) for k in knobs), *r[2:9], {True: "yes", False: "", None: "-"}[p["pareto"]]))
         lines += [f"## {tech['name']}", "", f"{tech['description']}. Unit `{tech['unit']}`; fidelity "
                   f"implementation per config in bench.json; bytes: {pts[0]['rtl']['bytes_source'] if pts and pts[0].get('rtl') else '-'}.",
                   "", *_table(header, rows), ""]
@@ -130,7 +132,7 @@ def plots(report: dict, out: Path) -> list[str]:
         ax.scatter(xs, ys, color=color[tech], label=tech, zorder=3)
         for p, x, y in zip(pts, xs, ys):
             ax.annotate(p["name"], (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
-        front = sorted((p["rtl"]["cycle_ratio"], p["fidelity"]["mean_cosine"]) for p in pts if p["pareto"])
+        front = sorted((p["rtl"]["cycle_ratio"], p["fidelity"]["mean_cosine"]) for p in pts if p["pareto"] is True)
         if len(front) > 1:
             ax.step([x for x, _ in front], [y for _, y in front], where="post", color=color[tech], alpha=0.6)
     ax.set_xlabel("attention cycles per model pass / dense unit's")

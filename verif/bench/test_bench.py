@@ -77,7 +77,7 @@ def test_ci_preset_writes_a_well_formed_report(tmp_path):
     for name in techniques:
         pts = [p for p in report["points"] if p["technique"] == name]
         assert sum(p["default"] for p in pts) == 1, name
-        assert any(p["pareto"] for p in pts), name
+        assert any(p["pareto"] is True for p in pts), name
     for p in report["points"]:
         fid, rtl = p["fidelity"], p["rtl"]
         assert -1 <= fid["min_cosine"] <= fid["mean_cosine"] <= 1 and fid["sentences"] == 6, p["label"]
