@@ -29,6 +29,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -84,9 +85,19 @@ def tail(log: Path, n: int = 8) -> list[str]:
     return [line for line in lines if line.strip()][-n:]
 
 
+#: gen's loop that zero-fills a memory at time 0 (see gen.emit.compact_zero_init).
+ZERO_INIT = re.compile(r"^  initial begin : zero_init_\d+\n.*?\n  end\n", re.M | re.S)
+
+
 def emit(unit, directory: Path) -> Path:
+    """The unit's default config into ``directory``. For synthesis the zero-fill loops of the
+    memories are dropped: Yosys 0.23 unrolls such a loop word by word in its front end (the
+    reuse map buffer's 196,608 words take longer than the rest of synthesis), and an ECP5
+    block RAM without INITVAL starts at zero anyway, so the result is the same."""
     from gen.emit import emit_unit
-    return emit_unit(unit, unit.config(), directory).verilog
+    path = emit_unit(unit, unit.config(), directory).verilog
+    path.write_text(ZERO_INIT.sub("", path.read_text()))
+    return path
 
 
 def netlist_cells(netlist: Path, top: str) -> tuple[Counter, int]:
