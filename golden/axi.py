@@ -36,7 +36,8 @@ class AxiReadModel:
 
     Rules (cycles; "at t" = handshake in cycle t):
 
-    * command taken at t -> its first burst is issued at t + 1; a burst is issued once the
+    * command taken at t -> its first burst is issued at t + 2 (the burst length is
+      registered); a burst is issued 2 cycles after the previous one at the earliest, once the
       previous one was (AR handshake the cycle after issue) and fewer than ``outstanding``
       bursts are waiting for their last beat (a burst leaves the count the cycle after it);
     * the next command is taken the cycle after the current one issued its final burst;
@@ -72,7 +73,7 @@ class AxiReadModel:
     def command(self, offered: int, addr: int, beats: int) -> tuple[int, list[int]]:
         """The command is offered from cycle ``offered``; returns (taken, word cycles)."""
         taken = max(offered, self.cmd_ready)
-        issue = max(taken + 1, self.issue_ready)
+        issue = max(taken + 2, self.issue_ready)
         words = []
         for length in self.bursts(addr, beats):
             k = len(self.burst_done)
@@ -85,7 +86,7 @@ class AxiReadModel:
             words += burst_words
             self.last_beat = (burst_words[-1], length)
             self.burst_done.append(burst_words[-1])
-            self.issue_ready = issue + 1
-            issue += 1
-        self.cmd_ready = self.issue_ready  # the cycle after the final burst's issue
+            self.issue_ready = issue + 2
+            self.cmd_ready = issue + 1  # the cycle after the final burst's issue
+            issue += 2
         return taken, words

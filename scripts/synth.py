@@ -29,6 +29,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -84,9 +85,19 @@ def tail(log: Path, n: int = 8) -> list[str]:
     return [line for line in lines if line.strip()][-n:]
 
 
-def emit(unit, directory: Path) -> Path:
+#: gen's loop that zero-fills a memory at time 0 (see gen.emit.compact_zero_init).
+ZERO_INIT = re.compile(r"^  initial begin : zero_init_\d+\n.*?\n  end\n", re.M | re.S)
+
+
+def emit(unit, directory: Path, cfg=None) -> Path:
+    """The unit's default config into ``directory``. For synthesis the zero-fill loops of the
+    memories are dropped: Yosys 0.23 unrolls such a loop word by word in its front end (the
+    reuse map buffer's 196,608 words take longer than the rest of synthesis), and an ECP5
+    block RAM without INITVAL starts at zero anyway, so the result is the same."""
     from gen.emit import emit_unit
-    return emit_unit(unit, unit.config(), directory).verilog
+    path = emit_unit(unit, cfg if cfg is not None else unit.config(), directory).verilog
+    path.write_text(ZERO_INIT.sub("", path.read_text()))
+    return path
 
 
 def netlist_cells(netlist: Path, top: str) -> tuple[Counter, int]:
@@ -106,10 +117,10 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def synth_ecp5(unit, work: Path, yosys: list[str], nextpnr: list[str], freq: float, seed: int) -> dict:
+def synth_ecp5(unit, work: Path, yosys: list[str], nextpnr: list[str], freq: float, seed: int, cfg, changed) -> dict:
     name = unit.name
-    verilog = emit(unit, work)
-    result = {"unit": name, "config": unit.config().to_dict(), "verilog_sha256": sha256(verilog),
+    verilog = emit(unit, work, cfg)
+    result = {"unit": name, "config": cfg.to_dict(), "changed": changed, "verilog_sha256": sha256(verilog),
               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     script = work / "synth_ecp5.ys"
     script.write_text(f"read_verilog -sv {name}.v\nsynth_ecp5 -top {name} -json {name}.ecp5.json\n")
@@ -160,10 +171,10 @@ write_json {name}.generic.json
 """
 
 
-def synth_generic(unit, work: Path, yosys: list[str]) -> dict:
+def synth_generic(unit, work: Path, yosys: list[str], cfg, changed) -> dict:
     name = unit.name
-    verilog = emit(unit, work)
-    result = {"unit": name, "config": unit.config().to_dict(), "verilog_sha256": sha256(verilog),
+    verilog = emit(unit, work, cfg)
+    result = {"unit": name, "config": cfg.to_dict(), "changed": changed, "verilog_sha256": sha256(verilog),
               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     script = work / "synth_generic.ys"
     script.write_text(GENERIC_SCRIPT.format(name=name))
@@ -185,7 +196,11 @@ def write_reports(out: Path, generic: bool, meta: dict) -> Path:
     results = {}
     for path in sorted((out / kind).glob("*.json")):
         data = json.loads(path.read_text())
-        results[data["unit"]] = data
+        results[path.stem] = data
+    def label(name, r):
+        changed = r.get("changed") or {}
+        return name + (" (" + ", ".join(f"{k}={v}" for k, v in changed.items()) + ")" if changed else "")
+
     (out / f"{kind}.json").write_text(json.dumps({**meta, "units": results}, indent=2) + "\n")
     lines = [f"# {'Generic Yosys synthesis' if generic else 'ECP5 synthesis'}", "", meta["description"], "",
              f"Reproduce: `{meta['command']}`", ""]
@@ -194,13 +209,13 @@ def write_reports(out: Path, generic: bool, meta: dict) -> Path:
                   "|---|---:|---:|---:|---:|---:|---:|"]
         for name, r in results.items():
             if r["status"] != "ok":
-                lines.append(f"| {name} | failed in {r['stage']} | | | | | {r.get('synth_seconds', '')} |")
+                lines.append(f"| {label(r['unit'], r)} | failed in {r['stage']} | | | | | {r.get('synth_seconds', '')} |")
                 continue
             cells = r["cells"]
             ffs = sum(n for c, n in cells.items() if "DFF" in c.upper())
             mems = sum(n for c, n in cells.items() if c.startswith("$mem"))
             gates = r["total_cells"] - ffs - mems
-            lines.append(f"| {name} | {r['total_cells']} | {gates} | {ffs} | {mems} | {r['memory_bits']} | {r['synth_seconds']} |")
+            lines.append(f"| {label(r['unit'], r)} | {r['total_cells']} | {gates} | {ffs} | {mems} | {r['memory_bits']} | {r['synth_seconds']} |")
         lines += ["", "Cell counts per type are in synth_generic.json."]
     else:
         heads = list(ECP5_CELLS.values())
@@ -208,11 +223,12 @@ def write_reports(out: Path, generic: bool, meta: dict) -> Path:
                   "|---|" + "---:|" * (len(heads) + 3) + "---|"]
         for name, r in results.items():
             if r["status"] != "ok":
-                lines.append(f"| {name} | failed in {r['stage']} |" + " |" * (len(heads) + 3))
+                lines.append(f"| {label(r['unit'], r)} | failed in {r['stage']}: {r['log'][-2] if len(r['log']) > 1 else ''} |"
+                             + " |" * (len(heads) + 3))
                 continue
             fmax = r["fmax_mhz"]
             mark = "" if fmax is None else (" (met)" if r["met"] else " (not met)")
-            lines.append(f"| {name} | " + " | ".join(str(r["cells"][c]) for c in ECP5_CELLS)
+            lines.append(f"| {label(r['unit'], r)} | " + " | ".join(str(r["cells"][c]) for c in ECP5_CELLS)
                          + f" | {fmax}{mark} | {r['synth_seconds']} | {r['pnr_seconds']} | {r['date']} |")
         crit = [(n, r["critical_path"]) for n, r in results.items() if r.get("critical_path")]
         if crit:
@@ -232,7 +248,20 @@ def main(argv=None) -> int:
     parser.add_argument("--freq", type=float, default=FREQ_MHZ, help="nextpnr target frequency in MHz (default 150)")
     parser.add_argument("--seed", type=int, default=SEED, help="nextpnr placer seed (default 1)")
     parser.add_argument("--build", default=str(ROOT / "build"), help="build directory (default: build)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="change a config field from its default (JSON value), e.g. --set heads=8; "
+                             "the report names the changed fields")
     args = parser.parse_args(argv)
+    changes = {}
+    for item in args.set:
+        field, sep, text = item.partition("=")
+        if not sep:
+            print(f"synth: error: --set expects FIELD=VALUE, got {item!r}.", file=sys.stderr)
+            return 2
+        try:
+            changes[field] = json.loads(text)
+        except json.JSONDecodeError:
+            changes[field] = text
     unknown = [u for u in args.units if u not in units]
     if unknown:
         print(f"synth: error: unknown unit {unknown[0]!r}; units are {', '.join(units)}.", file=sys.stderr)
@@ -260,14 +289,21 @@ def main(argv=None) -> int:
         meta["command"] = "make synth"
     failed = 0
     for name in chosen:
-        work = build / kind / name
+        tag = name + "".join(f"@{k}={v}" for k, v in changes.items()).replace(" ", "")
+        work = build / kind / tag
         if work.exists():
             shutil.rmtree(work)
         work.mkdir(parents=True)
+        from golden.config import ConfigError
+        try:
+            cfg = units[name].config.from_dict({**units[name].config().to_dict(), **changes})
+        except (ConfigError, TypeError, ValueError) as exc:
+            print(f"synth: error: {name}: {exc}", file=sys.stderr)
+            return 2
         print(f"{name}: {'generic synth' if args.generic else 'synth_ecp5 + nextpnr-ecp5'} in {work} ...", flush=True)
-        result = synth_generic(units[name], work, yosys) if args.generic else \
-            synth_ecp5(units[name], work, yosys, nextpnr, args.freq, args.seed)
-        (out / kind / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+        result = synth_generic(units[name], work, yosys, cfg, changes) if args.generic else \
+            synth_ecp5(units[name], work, yosys, nextpnr, args.freq, args.seed, cfg, changes)
+        (out / kind / f"{tag}.json").write_text(json.dumps(result, indent=2) + "\n")
         if result["status"] != "ok":
             failed += 1
             print(f"{name}: FAILED in {result['stage']}:\n  " + "\n  ".join(result["log"]), flush=True)

@@ -45,8 +45,10 @@ class AxiReader(wiring.Component):
     """Reads runs of consecutive words: one command in, its words out in order.
 
     A command becomes INCR bursts of at most ``max_burst`` beats that never cross 4 KiB; up to
-    ``outstanding`` bursts may be in flight. R beats pass straight through to ``data`` (rready
-    is ``data.ready``), so the reader adds no latency on the data path.
+    ``outstanding`` bursts may be in flight; a command's first burst issues two cycles after the
+    command is taken and each next one two cycles after the previous one (the burst length is
+    registered). R beats pass straight through to ``data`` (rready is ``data.ready``), so the
+    reader adds no latency on the data path.
 
     Members:
         cmd: ``In(stream.Signature(reader_cmd_layout))``.
@@ -89,8 +91,11 @@ class AxiReader(wiring.Component):
         # Words to the next 4 KiB boundary, capped by max_burst and by what is left.
         to_boundary = page_words - addr[size:clog2(AXI_BOUNDARY)]
         capped = Mux(left > self.max_burst, self.max_burst, left)
+        # The length is registered (Fmax: the min of three and the address and count updates
+        # would otherwise form one long path), so a burst issues at most every other cycle.
         burst = Signal(range(max(self.max_burst, page_words) + 1))
-        m.d.comb += burst.eq(Mux(capped > to_boundary, to_boundary, capped))
+        burst_ok = Signal()  # ``burst`` holds the length for the current addr/left
+        m.d.sync += [burst.eq(Mux(capped > to_boundary, to_boundary, capped)), burst_ok.eq(active)]
 
         # Per burst in flight: does it end its command? (in issue order)
         m.submodules.ends = ends = SyncFIFO(width=1, depth=self.outstanding)
@@ -106,10 +111,10 @@ class AxiReader(wiring.Component):
         m.d.comb += [axi.arvalid.eq(ar_pending), axi.arsize.eq(size), axi.arburst.eq(1)]  # INCR
         with m.If(axi.arvalid & axi.arready):
             m.d.sync += ar_pending.eq(0)
-        with m.If(active & ends.w_rdy & (~ar_pending | axi.arready)):
+        with m.If(active & burst_ok & ends.w_rdy & (~ar_pending | axi.arready)):
             final = burst == left
             m.d.sync += [ar_pending.eq(1), axi.araddr.eq(addr), axi.arlen.eq(burst - 1),
-                         addr.eq(addr + (burst << size)), left.eq(left - burst)]
+                         addr.eq(addr + (burst << size)), left.eq(left - burst), burst_ok.eq(0)]
             m.d.comb += [ends.w_en.eq(1), ends.w_data.eq(final)]
             with m.If(final):
                 m.d.sync += active.eq(0)

@@ -70,8 +70,13 @@ class Hasher(wiring.Component):
         # Stage B: the chunk's L elements and, per lane, which projection sign applies.
         b = {"valid": active, "first": chunk == 0, "emit": last_chunk, "chunk": chunk, "token": token}
         b = {k: register(m, en, v, f"b_{k}") for k, v in b.items()}
-        elements = register(m, en, token.data.as_value().word_select(chunk, lanes * w), "b_elements")
+        selected = token.data.as_value().word_select(chunk, lanes * w)
+        elements = register(m, en, selected, "b_elements")
         lane = [elements[l * w:(l + 1) * w].as_signed() for l in range(lanes)]
+        # The negated elements are registered too, so a term is a mux of two registers and the
+        # negation's carry chain sits before stage B, not in front of the adder tree (Fmax).
+        # Yosys drops the ones no projection uses.
+        negated = [register(m, en, -selected[l * w:(l + 1) * w].as_signed(), f"b_negated{l}") for l in range(lanes)]
         carry = {k: b[k] for k in ("valid", "first", "emit", "token")}
         sums = []
         for bit in range(self.bits):
@@ -84,18 +89,21 @@ class Hasher(wiring.Component):
                     for c in range(chunks):
                         with m.Case(c):
                             m.d.comb += plus.eq(signs[bit][c * lanes + l] > 0)
-                terms.append(Mux(plus, lane[l], -lane[l]))
+                terms.append(Mux(plus, lane[l], negated[l]))
             total, carried = adder_tree(m, en, terms, carry if bit == 0 else {}, tree_register_levels(lanes),
                                         f"tree{bit}_")
             if bit == 0:
                 t = carried
             sums.append(total)
 
-        acc_bits = w + 1 + (self.dim - 1).bit_length()
-        accs = [Signal(signed(acc_bits), name=f"acc{bit}") for bit in range(self.bits)]
-        totals = [Mux(t["first"], 0, accs[bit]) + sums[bit] for bit in range(self.bits)]
-        with m.If(en & t["valid"]):
-            m.d.sync += [accs[bit].eq(totals[bit]) for bit in range(self.bits)]
+        if chunks == 1:
+            totals = sums  # one chunk per vector: nothing to accumulate (and a shorter path)
+        else:
+            acc_bits = w + 1 + (self.dim - 1).bit_length()
+            accs = [Signal(signed(acc_bits), name=f"acc{bit}") for bit in range(self.bits)]
+            totals = [Mux(t["first"], 0, accs[bit]) + sums[bit] for bit in range(self.bits)]
+            with m.If(en & t["valid"]):
+                m.d.sync += [accs[bit].eq(totals[bit]) for bit in range(self.bits)]
         with m.If(en):
             m.d.sync += self.o.valid.eq(t["valid"] & t["emit"])
             with m.If(t["valid"] & t["emit"]):
