@@ -53,10 +53,12 @@ def memo_attention(q, k, v, key_mask, softmax_scale, ctx, *, cfg: MemoConfig = H
         raise ValueError(f"{ctx.impl} holds maps of at most max_tokens={cfg.max_tokens} tokens, got {n}.")
     if ctx.layer_idx >= cfg.contexts:
         raise ValueError(f"{ctx.impl} has contexts={cfg.contexts}, the model has layer {ctx.layer_idx}.")
-    db = database_of(ctx.session, ctx.impl, cfg)
     if head_mask is None:
         policy = load_policy() if POLICY_FILE.exists() else None
         head_mask = policy["head_mask"] if policy else [[1] * heads] * ctx.num_layers
+        if policy and not cfg.mask:  # the engine's mask: a layer allocates only if it may use its maps
+            cfg = cfg.replace(mask=tuple(policy["layer_mask"]))
+    db = database_of(ctx.session, ctx.impl, cfg)
     layer_mask = head_mask[ctx.layer_idx]
     out = torch.zeros_like(q)
     layer_fn = memo_layer_float if exact else memo_layer_int

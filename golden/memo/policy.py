@@ -1,11 +1,19 @@
 """Selective memoization (offline): which (layer, head)s may take a stored map.
 
-Calibration runs requests through the ``memo-probe`` implementation: the same lookups and
-records as ``memo-all`` (every head memoized), but every layer's output is computed densely
-(so errors do not compound) and, on each hit, the stored map of every head is compared with
-the map the request would have computed: overlap = 1 - total variation distance per query
-row, averaged over rows and hits. Heads whose mean overlap reaches ``target`` are enabled;
-the hardware's per-layer mask enables a layer when any of its heads is.
+Two measurements on a held-out calibration stream (requests in order, one per forward):
+
+1. Layers (:func:`calibrate_layers`): per layer l, the stream runs through the bit-exact
+   ``memo`` model with only layer l memoized (all its heads); the mean cosine of the sentence
+   embeddings with the exact model's says what memoizing that layer costs. A layer is enabled
+   when it keeps ``layer_target``: near-duplicate inputs can share a map harmlessly in early
+   layers and harmfully in late ones, whose maps decide the output directly.
+2. Heads (:func:`calibrate`): the ``memo-probe`` implementation does the same lookups and
+   records as ``memo-all`` but computes every layer densely (errors do not compound) and, on
+   each hit, compares the stored map of every head with the map the request would have
+   computed: overlap = 1 - total variation distance per query row, averaged over rows and
+   hits. A head of an enabled layer is enabled when its mean overlap reaches ``target``.
+
+The hardware's per-layer mask enables a layer when any of its heads is.
 
 Members: :func:`calibrate`, :func:`head_mask_for`, :func:`load_policy`, :data:`POLICY_FILE`,
 :data:`FORMAT`.
@@ -18,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["FORMAT", "POLICY_FILE", "calibrate", "head_mask_for", "load_policy", "layer_mask_of"]
+__all__ = ["FORMAT", "POLICY_FILE", "calibrate", "calibrate_layers", "head_mask_for", "load_policy", "layer_mask_of"]
 
 FORMAT = "attnforge-memo-policy/1"
 #: Written by scripts/bench_memo.py --calibrate for all-MiniLM-L6-v2.
@@ -33,11 +41,34 @@ def load_policy(path: Path = POLICY_FILE) -> dict:
     return data
 
 
-def head_mask_for(overlap, hits, target: float) -> list[list[int]]:
-    """Enable a (layer, head) when its mean overlap over hits is >= ``target`` (and it had
-    hits to judge by)."""
-    return [[int(hits[l] > 0 and overlap[l][h] >= target) for h in range(len(overlap[l]))]
+def head_mask_for(overlap, hits, target: float, layer_cosine=None, layer_target: float = 0.0) -> list[list[int]]:
+    """Enable a (layer, head) when its layer keeps ``layer_target`` (``layer_cosine``, if
+    given) and its mean overlap over hits is >= ``target`` (and it had hits to judge by)."""
+    return [[int(hits[l] > 0 and overlap[l][h] >= target
+                 and (layer_cosine is None or layer_cosine[l] >= layer_target)) for h in range(len(overlap[l]))]
             for l in range(len(overlap))]
+
+
+def calibrate_layers(requests, cfg, *, layers: int = 6, heads: int = 12) -> list[float]:
+    """Mean embedding cosine (against the exact model) of ``requests`` with only layer l
+    memoized, for each l."""
+    from functools import partial
+
+    from ..hf import embed, implementations, load_minilm, register_attention
+    from .hf import memo_attention
+
+    tokenizer, exact = load_minilm("exact")
+    ref = torch.cat([embed(exact, tokenizer, [t], batch_size=1) for t in requests])
+    out = []
+    for layer in range(layers):
+        name = f"memo-calibrate-layer{layer}"
+        mask = [[int(l == layer)] * heads for l in range(layers)]
+        if name not in implementations():
+            register_attention(name, partial(memo_attention, cfg=cfg, head_mask=mask))
+        _, model = load_minilm(name)
+        emb = torch.cat([embed(model, tokenizer, [t], batch_size=1) for t in requests])
+        out.append(float((ref * emb).sum(1).mean()))
+    return out
 
 
 def layer_mask_of(head_mask) -> tuple[int, ...]:
