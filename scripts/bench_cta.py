@@ -15,6 +15,7 @@ then run on Verilator on --rtl-packets of those packets, with the dense unit on 
 packets (outputs checked exactly by both testbenches; cycles from the units' perf counters).
 
 Usage: python scripts/bench_cta.py [--grid both:8:32,both:16:144,...] [--rtl-packets 64] [--json OUT]
+       python scripts/bench_cta.py --rtl-only both:16:144 [--rtl-packets 64]
 """
 
 from __future__ import annotations
@@ -139,10 +140,26 @@ def main(argv=None) -> int:
     p.add_argument("--all-sentences", action="store_true",
                    help="fidelity on every sentence too (default: only those with >= --min-n tokens)")
     p.add_argument("--rtl-packets", type=int, default=64, help="packets run on Verilator (0: none)")
+    p.add_argument("--rtl-only", type=parse_grid, metavar="compress:H:C",
+                   help="skip the sweep: run this config (and dense) on Verilator, with its cycle model")
     p.add_argument("--json", type=Path, help="write all results here")
     args = p.parse_args(argv)
     directory = ensure_workloads(args.workloads)
     dense_cfg = DenseConfig(max_tokens=args.max_tokens, lanes=args.lanes)
+    if args.rtl_only:
+        (c, h, k), = args.rtl_only
+        cfg = CtaConfig(max_tokens=args.max_tokens, lanes=args.lanes, compress=c, hash_bits=h, max_clusters=k)
+        model = model_cycles(cfg, dense_cfg, directory, args.min_n)
+        print(f"{cfg.compress} H={h} C={k}, L={args.lanes} N={args.max_tokens}: cycle model over "
+              f"{model['packets']} packets with n >= {args.min_n}: CTA {model['cta_cycles']}, dense "
+              f"{model['dense_cycles']}: {model['ratio']:.2f}x", flush=True)
+        r = rtl(cfg, dense_cfg, directory, args.min_n, args.rtl_packets)
+        print(f"RTL (Verilator, {r['packets']} packets, outputs exact): CTA {r['cta_cycles']} cycles, "
+              f"dense {r['dense_cycles']} cycles: {r['ratio']:.2f}x")
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"config": cfg.to_dict(), "model": model, "rtl": r}, indent=1))
+        return 0
     configs = [CtaConfig(max_tokens=args.max_tokens, lanes=args.lanes, compress=c, hash_bits=h, max_clusters=k)
                for c, h, k in args.grid]
     print(f"fidelity (bit-exact int8 engine vs exact float, {SENTENCES.name}):", flush=True)

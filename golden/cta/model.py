@@ -104,13 +104,20 @@ def _identity(n: int) -> Clusters:
     return Clusters(tuple(range(n)), (1,) * n, ())
 
 
-def cta_int_head(q, k, v, scale, cfg: CtaConfig, return_info: bool = False):
+def _clusters(x, cfg: CtaConfig, hashes, on: bool) -> Clusters:
+    if not on:
+        return _identity(x.shape[0])
+    return cluster_tokens(x, cfg) if hashes is None else cluster_ids(hashes, cfg.max_clusters)
+
+
+def cta_int_head(q, k, v, scale, cfg: CtaConfig, return_info: bool = False, k_hashes=None, q_hashes=None):
     """Bit-exact CTA for one packet: int ``q [nq, d]``, ``k, v [n, d]``, ``scale`` per query
-    row (or a scalar) -> int outputs ``[nq, d]`` (and ``info``: the two clusterings)."""
+    row (or a scalar) -> int outputs ``[nq, d]`` (and ``info``: the two clusterings).
+    ``k_hashes``/``q_hashes``: the tokens' packed hashes when already computed."""
     q, k, v = (t.to(torch.int64) for t in (q, k, v))
     scale = torch.as_tensor(scale, dtype=torch.int64).expand(q.shape[0])
-    kc = cluster_tokens(k, cfg) if cfg.keys_compressed else _identity(k.shape[0])
-    qc = cluster_tokens(q, cfg) if cfg.queries_compressed else _identity(q.shape[0])
+    kc = _clusters(k, cfg, k_hashes, cfg.keys_compressed)
+    qc = _clusters(q, cfg, q_hashes, cfg.queries_compressed)
     if cfg.keys_compressed:
         k_cent, v_cent, bias = centroids_int(k, kc), centroids_int(v, kc), log2_bias(kc.counts, cfg)
     else:
@@ -131,17 +138,21 @@ def cta_int(q, k, v, scale, cfg: CtaConfig, key_mask=None):
     lead = q.shape[:-2]
     out = torch.zeros(q.shape, dtype=torch.int64)
     scale = torch.as_tensor(scale, dtype=torch.int64)
+    # Hash every token of every head at once (the same hashes as per head, far faster).
+    kh = hash_tokens(k.to(torch.int64), cfg.hash_bits, cfg.seed)
+    qh = hash_tokens(q.to(torch.int64), cfg.hash_bits, cfg.seed)
     for idx in _indices(lead):
-        qi, ki, vi = q[idx], k[idx], v[idx]
+        qi, ki, vi, khi, qhi = q[idx], k[idx], v[idx], kh[idx], qh[idx]
         si = scale[idx] if scale.dim() > 0 else scale
         si = si.expand(qi.shape[0]) if si.dim() == 0 else si
         if key_mask is not None:
             m = key_mask[idx]
-            ki, vi = ki[m], vi[m]
+            ki, vi, khi = ki[m], vi[m], khi[m]
             qm = m if qi.shape[0] == m.shape[0] else torch.ones(qi.shape[0], dtype=torch.bool)
-            out[idx][qm] = cta_int_head(qi[qm], ki, vi, si[qm], cfg)
+            out[idx][qm] = cta_int_head(qi[qm], ki, vi, si[qm], cfg, k_hashes=khi.tolist(),
+                                        q_hashes=qhi[qm].tolist())
         else:
-            out[idx] = cta_int_head(qi, ki, vi, si, cfg)
+            out[idx] = cta_int_head(qi, ki, vi, si, cfg, k_hashes=khi.tolist(), q_hashes=qhi.tolist())
     return out
 
 

@@ -161,14 +161,22 @@ class Clusterer(wiring.Component):
             with m.If((j < n_open) & (table[j] == h)):
                 m.d.comb += [hit_any.eq(1), hit_idx.eq(j)]
         dist_bits = hb.bit_length()
-        _, nearest = _argmin([(Const(0, dist_bits) + _popcount(table[j] ^ h, hb), Const(j, cid_bits))
-                              for j in range(c_max)])
+        dists = []
+        for j in range(c_max):
+            diff = Signal(hb, name=f"diff{j}")
+            dist = Signal(dist_bits, name=f"dist{j}")
+            m.d.comb += [diff.eq(table[j] ^ h), dist.eq(_popcount(diff, hb))]
+            dists.append((dist, Const(j, cid_bits)))
+        _, nearest = _argmin(dists)
         has_room = n_open < c_max
         new = Signal()
         cid = Signal(range(max(c_max, 2)))
         m.d.comb += [new.eq(~hit_any & has_room),
                      cid.eq(Mux(hit_any, hit_idx, Mux(has_room, n_open, nearest)))]
 
+        current = Signal(range(n_max + 1))   # count of the token's cluster before it joins
+        bumped = Signal(range(n_max + 1))
+        m.d.comb += [current.eq(counts[cid]), bumped.eq(Mux(new, 1, current + 1))]
         pos = Signal(range(n_max + 1))
         room = pos < n_max
         m.d.comb += self.overflow.eq(take & ~room)
@@ -186,7 +194,10 @@ class Clusterer(wiring.Component):
                 m.d.comb += [v_wr.addr.eq(cid), v_wr.en.eq(1)]
                 for t in range(d):
                     m.d.comb += v_wr.data[t].eq(Mux(new, 0, v_rd.data[t]) + value[t * w:(t + 1) * w].as_signed())
-            m.d.sync += [counts[cid].eq(Mux(new, 1, counts[cid] + 1)), pos.eq(pos + 1)]
+            m.d.sync += pos.eq(pos + 1)
+            for j in range(c_max):
+                with m.If(cid == j):
+                    m.d.sync += counts[j].eq(bumped)
             with m.If(new):
                 m.d.sync += [table[cid].eq(h), n_open.eq(n_open + 1)]
         with m.If(take & hasher.o.payload.token.last):
@@ -197,16 +208,20 @@ class Clusterer(wiring.Component):
         # --- Emit: rounded centroids, one per cycle. ---
         en = ~self.o.valid | self.o.ready
         lut = Array(Const(v, fmt.bias_bits) for v in log2_lut(n_max, cfg.exp_lut_bits))
-        count = counts[e]
+        count = Signal(range(n_max + 1))
+        m.d.comb += count.eq(counts[e])
+        bias = Signal(fmt.bias_bits)
+        m.d.comb += bias.eq(lut[count])
         half = 1 << (w - 1)
+        divisor = Signal(range(2 * n_max + 1))
+        m.d.comb += divisor.eq(count << 1)
 
         def divide(total):
             # floor((2 S + n) / (2 n)) with S + n * 2^(w-1) >= 0, so the division is unsigned.
-            num = (2 * (total + count * half) + count).as_unsigned()
-            return num // (count << 1) - half
+            return (2 * (total + count * half) + count).as_unsigned() // divisor - half
 
         with m.If(emitting & en):
-            m.d.sync += [self.o.valid.eq(1), self.o.payload.bias.eq(lut[count]),
+            m.d.sync += [self.o.valid.eq(1), self.o.payload.bias.eq(bias),
                          self.o.payload.last.eq(e == self.clusters - 1), e.eq(e + 1)]
             m.d.sync += [self.o.payload.data[t].eq(divide(s_rd.data[t])) for t in range(d)]
             if self._values:
