@@ -80,9 +80,13 @@ class _Freezes:
     def advance(self, c: int, k: int) -> int:
         """The k-th (k >= 1) running cycle at or after c."""
         c = self.running(c)
-        for _ in range(k - 1):
-            c = self.running(c + 1)
-        return c
+        left = k - 1
+        i = bisect.bisect_right(self.starts, c)
+        while i < len(self.starts) and self.starts[i] <= c + left:
+            left -= self.starts[i] - c
+            c = self.running(self.ends[i])
+            i = bisect.bisect_right(self.starts, c)
+        return c + left
 
 
 def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, base: int = 0) -> PacketCycles:

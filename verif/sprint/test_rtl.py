@@ -45,7 +45,8 @@ def test_sprint_default(case):
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("config", [pytest.param("small"), pytest.param("noisy", marks=pytest.mark.slow)])
+@pytest.mark.slow  # a build of its own; the engine's tests run the same macro inside
+@pytest.mark.parametrize("config", FAST)
 def test_macro(config):
     rtl_case("reram_macro", config, CONFIGS[config], "verif.sprint.tb_macro", "masks")
 
