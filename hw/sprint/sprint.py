@@ -80,7 +80,8 @@ class Sprint(wiring.Component):
         cfg = self._config
         m = Module()
         n_max, d, w = cfg.max_tokens, cfg.head_dim, cfg.data_width
-        slots = cfg.slots
+        # Slots beyond N are never used (token j's slot is j mod slots < N).
+        slots = min(cfg.slots, n_max)
         vec_bits = d * w
         aw = cfg.axi_data_width
         words = 2 * cfg.row_words
@@ -142,7 +143,8 @@ class Sprint(wiring.Component):
         prev = Signal(n_max)
         prev_valid = Signal()
         last_query = Signal()
-        tags = Array(Signal(range(max(n_max, 2)), name=f"tag{s}") for s in range(slots))
+        # A power-of-two number of tags, so the indexed read covers every index value (no latch).
+        tags = Array(Signal(range(max(n_max, 2)), name=f"tag{s}") for s in range(1 << clog2(max(slots, 2))))
         valid = Signal(slots)
         fetched, reused = Signal(COUNTER_BITS), Signal(COUNTER_BITS)
         perf_fetched, perf_reused = Signal(COUNTER_BITS), Signal(COUNTER_BITS)
