@@ -26,7 +26,7 @@ from pathlib import Path
 __all__ = ["TECHNIQUES", "adapter", "available"]
 
 #: Report order. ``dense`` is the baseline every ratio is taken against; keep it first.
-TECHNIQUES = ["dense", "reuse"]
+TECHNIQUES = ["dense", "reuse", "cta"]
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,7 +46,7 @@ def test_list_names_every_config_of_the_preset():
     from benchlib.core import PRESETS
     r = bench("--preset", "ci", "--list")
     assert r.returncode == 0, r.stderr
-    labels = [line.split()[0] for line in r.stdout.splitlines()]
+    labels = [re.split(r"\s{2,}", line)[0] for line in r.stdout.splitlines()]  # labels may hold spaces
     expected = [p.label for t in ["dense"] + [t for t in available() if t != "dense"]
                 for p in adapter(t).points(PRESETS["ci"])]
     assert labels == expected
