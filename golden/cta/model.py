@@ -113,7 +113,9 @@ def _clusters(x, cfg: CtaConfig, hashes, on: bool) -> Clusters:
 def cta_int_head(q, k, v, scale, cfg: CtaConfig, return_info: bool = False, k_hashes=None, q_hashes=None):
     """Bit-exact CTA for one packet: int ``q [nq, d]``, ``k, v [n, d]``, ``scale`` per query
     row (or a scalar) -> int outputs ``[nq, d]`` (and ``info``: the two clusterings).
-    ``k_hashes``/``q_hashes``: the tokens' packed hashes when already computed."""
+    ``k_hashes``/``q_hashes``: the tokens' packed hashes when already computed. ``info["probs"]``:
+    the integer probabilities ``[query clusters, key clusters]`` (rows/columns per token on an
+    unclustered side)."""
     q, k, v = (t.to(torch.int64) for t in (q, k, v))
     scale = torch.as_tensor(scale, dtype=torch.int64).expand(q.shape[0])
     kc = _clusters(k, cfg, k_hashes, cfg.keys_compressed)
@@ -126,9 +128,9 @@ def cta_int_head(q, k, v, scale, cfg: CtaConfig, return_info: bool = False, k_ha
         q_cent, q_scale = centroids_int(q, qc), scale[:1].expand(qc.n)
     else:
         q_cent, q_scale = q, scale
-    o = attention_int(q_cent, k_cent, v_cent, q_scale, cfg.formats, bias=bias)
+    o, p = attention_int(q_cent, k_cent, v_cent, q_scale, cfg.formats, bias=bias, return_probs=True)
     out = o[torch.tensor(qc.ids, dtype=torch.int64)]
-    return (out, {"keys": kc, "queries": qc}) if return_info else out
+    return (out, {"keys": kc, "queries": qc, "probs": p}) if return_info else out
 
 
 def cta_int(q, k, v, scale, cfg: CtaConfig, key_mask=None):
