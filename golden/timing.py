@@ -10,20 +10,26 @@ Stage micro-architecture (see hw/common for the circuits):
 
 score
     Key buffer loads one key per cycle (LOAD), then for each query row issues d/L chunk cycles
-    per key into a stall-as-unit pipeline: key read (1), L multipliers (1), adder tree
-    (:func:`tree_stages` registers), accumulate into the output register (1). The next query
-    handshake happens in the cycle that issues the last chunk of the current row.
+    per key into a stall-as-unit pipeline: key read (1), key chunk register (1), L multipliers
+    (1), adder tree (:func:`tree_stages` registers), accumulate into the output register (1).
+    The next query handshake happens in the cycle that issues the last chunk of the current row.
 softmax
-    Four row slots. Writer: scale multiply pipeline (3 registers), then writes the slot and
-    tracks the row max; a row is "written" 4 cycles after its last handshake. A new row may
+    Four row slots. Writer: input register, the scale multiply (:func:`product_latency`
+    registers), the shift into ``y`` (1), then writes the slot and tracks the row max; a row is
+    "written" :func:`softmax_write_latency` cycles after its last handshake. A new row may
     start only in a free slot. Exp pass: reads a written row one element per cycle through a
-    5-cycle pipeline (max subtraction, LUT, shift) into the exp buffer, summing. Divider:
-    restoring, one quotient bit per cycle. Reader: reads the exp buffer into a
-    3-register bubble-collapsing pipeline (buffer read, multiply by the reciprocal, round).
+    7-cycle pipeline (buffer read, read register, max subtraction, LUT read, LUT register,
+    shift, sum) into the exp buffer. Divider: restoring, one quotient bit per cycle. Reader:
+    reads the exp buffer into a bubble-collapsing pipeline of :func:`softmax_read_stages`
+    registers (buffer read, read register, multiply by the reciprocal, round).
 weighted sum
     Value buffer loads one token per cycle (LOAD); each probability occupies d/L chunk cycles
-    in a stall-as-unit pipeline: value read (1), multipliers (1), accumulate (1), round and
-    saturate into the output register (1).
+    in a stall-as-unit pipeline: value read (1), value chunk register (1), multipliers (1),
+    accumulate (1), round and saturate into the output register (1).
+
+Every block-RAM read is registered before it reaches a multiplier or an adder, and a product
+wider than one DSP multiplier is split into partial products (see :func:`product_latency`):
+the ECP5 timing report (docs/fpga.md) showed both as the long paths.
 """
 
 from __future__ import annotations
@@ -32,8 +38,9 @@ from .config import clog2
 
 __all__ = [
     "tree_stages", "tree_register_levels", "score_latency", "SOFTMAX_SLOTS",
-    "SOFTMAX_WRITE_LATENCY", "SOFTMAX_EXP_LATENCY", "SOFTMAX_READ_STAGES",
+    "softmax_write_latency", "SOFTMAX_EXP_LATENCY", "softmax_read_stages",
     "divider_latency", "WS_LATENCY", "ADDER_LEVELS_PER_STAGE", "hasher_latency",
+    "DSP_OPERAND_BITS", "operand_limbs", "product_latency",
 ]
 
 #: Adder-tree levels between two pipeline registers (two 2-input adder levels fit a cycle).
@@ -52,20 +59,54 @@ def tree_stages(inputs: int) -> int:
     return len(tree_register_levels(inputs))
 
 
+#: Signed operand bits of one hardware multiplier (the ECP5 MULT18X18D takes 18 x 18).
+DSP_OPERAND_BITS = 18
+
+
+def operand_limbs(bits: int, signed: bool) -> tuple[int, ...]:
+    """How a multiplier operand is cut into limbs that one DSP multiplier takes: widths from
+    the least significant limb up. Every limb but the top one is ``DSP_OPERAND_BITS - 1``
+    bits, unsigned; the top one carries the sign (if any)."""
+    low = DSP_OPERAND_BITS - 1
+    fits = DSP_OPERAND_BITS if signed else low
+    widths = []
+    while bits > fits:
+        widths.append(low)
+        bits -= low
+    return tuple(widths) + (bits,)
+
+
+def product_latency(a_bits: int, a_signed: bool, b_bits: int, b_signed: bool) -> int:
+    """Registers of a pipelined product: 1 when both operands fit one DSP multiplier; else the
+    partial products (1) and a tree that sums them with a register after every adder level."""
+    partials = len(operand_limbs(a_bits, a_signed)) * len(operand_limbs(b_bits, b_signed))
+    return 1 + clog2(partials)
+
+
 def score_latency(lanes: int) -> int:
     """Cycles from issuing the last chunk of a key to its score in the output register:
-    key read + multiply + adder tree + accumulate/output."""
-    return 3 + tree_stages(lanes)
+    key read + key register + multiply + adder tree + accumulate/output."""
+    return 4 + tree_stages(lanes)
 
 
 #: Row buffers in the softmax stage (writing, exp pass, dividing, reading can all overlap).
 SOFTMAX_SLOTS = 4
-#: Last input handshake of a row -> row max visible to the exp pass.
-SOFTMAX_WRITE_LATENCY = 4
+
+
+def softmax_write_latency(formats) -> int:
+    """Last input handshake of a row -> row max visible to the exp pass: input register, the
+    score x scale product, the shifted ``y``, the row max."""
+    return 3 + product_latency(formats.score_bits, True, formats.scale_bits, False)
+
+
 #: Last exp-pass read of a row -> row sum visible to the divider.
-SOFTMAX_EXP_LATENCY = 5
-#: Registers of the reader's bubble-collapsing pipeline (buffer read, product, rounding).
-SOFTMAX_READ_STAGES = 3
+SOFTMAX_EXP_LATENCY = 7
+
+
+def softmax_read_stages(formats) -> int:
+    """Registers of the reader's bubble-collapsing pipeline: buffer read, read register, the
+    e x reciprocal product, rounding into the output register."""
+    return 3 + product_latency(formats.exp_bits, False, formats.recip_bits, False)
 
 
 def divider_latency(recip_bits: int) -> int:
@@ -74,7 +115,7 @@ def divider_latency(recip_bits: int) -> int:
 
 
 #: Last chunk issue of a row's last probability -> output register valid.
-WS_LATENCY = 4
+WS_LATENCY = 5
 
 
 # --- Stage timing models ------------------------------------------------------------------
@@ -107,13 +148,15 @@ class ScoreModel:
 class SoftmaxModel:
     """Softmax stage: writer, exp pass, divider and reader, each taking rows in order."""
 
-    def __init__(self, *, recip_bits: int):
-        self.divide = divider_latency(recip_bits)
+    def __init__(self, *, formats):
+        self.divide = divider_latency(formats.recip_bits)
+        self.write_latency = softmax_write_latency(formats)
+        read_stages = softmax_read_stages(formats)
         self.read_done: list[int] = []    # cycle each row's slot is free again
         self.exp_last = NEVER             # exp pass: last read of the previous row
         self.divider_free = NEVER
         self.reader_last = NEVER          # reader: last issue of the previous row
-        self.stages = [NEVER] * (SOFTMAX_READ_STAGES + 1)  # previous element at R0..R3
+        self.stages = [NEVER] * (read_stages + 1)  # previous element's moves out of R0..R(k)
 
     def slot_free(self, row: int) -> int:
         """First cycle row ``row`` may start in the writer."""
@@ -124,7 +167,7 @@ class SoftmaxModel:
         the cycle the downstream takes an element offered from cycle ``t``. Returns the
         output handshake cycles."""
         n = len(accepts)
-        written = accepts[-1] + SOFTMAX_WRITE_LATENCY
+        written = accepts[-1] + self.write_latency
         exp_start = max(written, self.exp_last)
         self.exp_last = exp_start + n
         exped = self.exp_last + SOFTMAX_EXP_LATENCY
@@ -134,12 +177,15 @@ class SoftmaxModel:
         out = []
         prev = self.stages
         for j in range(n):
-            # R0 = issue (buffer read); a register loads in the cycle its occupant moves on.
+            # moves[0] = issue (buffer read), moves[i] = the cycle the element leaves register
+            # i; a register loads in the cycle its occupant moves on. The last register is the
+            # output, left when the consumer takes the element.
             issue = max(eligible if j == 0 else prev_issue + 1, prev[1])
-            r1 = max(issue + 1, prev[2])
-            r2 = max(r1 + 1, prev[3])
-            taken = consumer(r2 + 1)
-            prev = [issue, r1, r2, taken]
+            moves = [issue]
+            for i in range(1, len(prev) - 1):
+                moves.append(max(moves[-1] + 1, prev[i + 1]))
+            taken = consumer(moves[-1] + 1)
+            prev = moves + [taken]
             prev_issue = issue
             out.append(taken)
         self.stages = prev

@@ -53,7 +53,7 @@ def cta_cycles(cfg: CtaConfig, n_keys: int, n_queries: int, key_clusters: int, q
     else:
         rows, first_query = n_queries, loaded
     score = ScoreModel(chunks=cfg.chunks, lanes=cfg.lanes, first_query=first_query)
-    softmax = SoftmaxModel(recip_bits=cfg.formats.recip_bits)
+    softmax = SoftmaxModel(formats=cfg.formats)
     weighted = WeightedSumModel(chunks=cfg.chunks, values_loaded=loaded)
     outputs = []
     for row in range(rows):

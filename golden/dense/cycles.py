@@ -35,7 +35,7 @@ def dense_cycles(cfg: DenseConfig, n_keys: int, n_queries: int) -> PacketCycles:
         raise ValueError(f"n_keys={n_keys} must be 1 to {cfg.max_tokens} and n_queries >= 1.")
     chunks = cfg.chunks
     score = ScoreModel(chunks=chunks, lanes=cfg.lanes, first_query=n_keys)
-    softmax = SoftmaxModel(recip_bits=cfg.formats.recip_bits)
+    softmax = SoftmaxModel(formats=cfg.formats)
     weighted = WeightedSumModel(chunks=chunks, values_loaded=n_keys)
     outputs = []
     for row in range(n_queries):

@@ -48,7 +48,7 @@ def signature_cycles(cfg: MemoConfig, n: int, hidden: int, hasher_lanes: int = 3
 
 def miss_cycles(cfg: MemoConfig, n_keys: int, n_queries: int) -> int:
     score = ScoreModel(chunks=cfg.chunks, lanes=cfg.lanes, first_query=n_keys)
-    softmax = SoftmaxModel(recip_bits=cfg.formats.recip_bits)
+    softmax = SoftmaxModel(formats=cfg.formats)
     weighted = WeightedSumModel(chunks=cfg.ws_chunks, values_loaded=n_keys)
     last = 0
     for row in range(n_queries):

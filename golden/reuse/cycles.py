@@ -51,7 +51,7 @@ def compute_cycles(cfg: ReuseConfig, n_keys: int, n_queries: int) -> PacketCycle
     last key (as the dense unit; see golden.dense.cycles)."""
     _check(cfg, n_keys, n_queries)
     score = ScoreModel(chunks=cfg.chunks, lanes=cfg.lanes, first_query=n_keys)
-    softmax = SoftmaxModel(recip_bits=cfg.formats.recip_bits)
+    softmax = SoftmaxModel(formats=cfg.formats)
     weighted = WeightedSumModel(chunks=cfg.ws_chunks, values_loaded=n_keys)
     outputs = []
     for row in range(n_queries):

@@ -97,7 +97,7 @@ def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, bas
     book = bookkeeping(torch.tensor(keep, dtype=torch.bool), cfg)
     chunks, lat_s = cfg.chunks, score_latency(cfg.lanes)
     axi = AxiReadModel(cfg.axi, latency=latency)
-    softmax = SoftmaxModel(recip_bits=cfg.formats.recip_bits)
+    softmax = SoftmaxModel(formats=cfg.formats)
     freezes = _Freezes()
     words = 2 * cfg.row_words
 

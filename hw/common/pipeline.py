@@ -2,7 +2,10 @@
 
 from amaranth import Array, Mux, Signal, Value
 
-__all__ = ["register", "adder_tree", "round_saturate", "counter", "load_packet", "PacketBanks", "load_banks"]
+from golden.timing import operand_limbs, product_latency
+
+__all__ = ["register", "adder_tree", "pipelined_product", "round_saturate", "counter", "load_packet",
+           "PacketBanks", "load_banks"]
 
 
 def counter(count: int, name=None):
@@ -38,6 +41,45 @@ def adder_tree(m, en, values, carry, register_levels, name):
             values = [register(m, en, v, f"{name}{level}_sum{i}") for i, v in enumerate(values)]
             carry = {k: register(m, en, v, f"{name}{level}_{k}") for k, v in carry.items()}
     return values[0], carry
+
+
+def _limbs(value):
+    """``value`` cut as golden.timing.operand_limbs says: (limb, shift) pairs, low limb first."""
+    shape = value.shape()
+    limbs, start = [], 0
+    widths = operand_limbs(shape.width, shape.signed)
+    for i, width in enumerate(widths):
+        limb = value[start:start + width]
+        limbs.append((limb.as_signed() if shape.signed and i == len(widths) - 1 else limb, start))
+        start += width
+    return limbs
+
+
+def pipelined_product(m, en, a, b, name):
+    """``a * b`` in :func:`golden.timing.product_latency` register stages. When both operands
+    fit one DSP multiplier this is one product register. Otherwise the operands are cut into
+    limbs (unsigned low limbs, a signed top limb), every limb product goes to a register (one
+    DSP each), and the shifted partial products are summed by a tree with a register after
+    every adder level, so no stage holds more than one multiplier or one adder.
+
+    ``en`` is one load enable for every stage (``None``: every cycle) or a list with one per
+    stage, first to last (a bubble-collapsing pipeline). Returns the product register."""
+    a, b = Value.cast(a), Value.cast(b)
+    shape = (a * b).shape()
+    stages = product_latency(a.shape().width, a.shape().signed, b.shape().width, b.shape().signed)
+    ens = list(en) if isinstance(en, (list, tuple)) else [en] * stages
+    if len(ens) != stages:
+        raise ValueError(f"{name}: {stages} stage enables needed, got {len(ens)}.")
+    terms = [register(m, ens[0], x * y, f"{name}_p{i}_{j}") << (sx + sy)
+             for i, (x, sx) in enumerate(_limbs(a)) for j, (y, sy) in enumerate(_limbs(b))]
+    for level, stage_en in enumerate(ens[1:], start=1):
+        terms = [register(m, stage_en, terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i],
+                          f"{name}_s{level}_{i // 2}")
+                 for i in range(0, len(terms), 2)]
+    assert len(terms) == 1
+    product = Signal(shape, name=name)  # the sum's true value fits a * b's shape
+    m.d.comb += product.eq(terms[0])
+    return product
 
 
 def round_saturate(value, shift, lo, hi):

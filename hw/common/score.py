@@ -104,21 +104,22 @@ class Score(wiring.Component):
             "query": register(m, en, query.word_select(chunk, chunk_bits), "b_query"),
         }
         key_word = read.data.data if self._bias else read.data
-        # One named chunk select, so every lane slices the same L*W bits.
-        key_chunk = Signal(chunk_bits)
-        m.d.comb += key_chunk.eq(key_word.as_value().word_select(b["chunk"], chunk_bits))
-        # Stage C: L products.
-        flags = {name: b[name] for name in ("valid", "first", "emit", "index", "last", "last_row", "scale")}
+        # Stage O: the key chunk is registered between the block RAM and the multipliers, so
+        # neither the RAM's clock-to-out nor the chunk select sits in front of a multiplier.
+        flags = {name: b[name] for name in ("valid", "first", "emit", "index", "last", "last_row", "scale", "query")}
         if self._bias:
             flags["bias"] = read.data.bias
-        c = {name: register(m, en, value, f"c_{name}") for name, value in flags.items()}
+        o = {name: register(m, en, value, f"o_{name}") for name, value in flags.items()}
+        key_chunk = register(m, en, key_word.as_value().word_select(b["chunk"], chunk_bits), "o_key")
+        # Stage C: L products.
+        c = {name: register(m, en, value, f"c_{name}") for name, value in o.items() if name != "query"}
         products = [
             register(m, en,
-                     b["query"][l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed()
+                     o["query"][l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed()
                      * key_chunk[l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed(), f"c_product{l}")
             for l in range(lanes)
         ]
-        m.d.comb += self.mac.eq(b["valid"] & en)
+        m.d.comb += self.mac.eq(o["valid"] & en)
         # Adder tree, registered where golden.timing says.
         partial, t = adder_tree(m, en, products, c, tree_register_levels(lanes), "tree")
         # Accumulate chunks; the last chunk of a key writes the output register.

@@ -6,10 +6,10 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from golden.config import clog2
-from golden.timing import SOFTMAX_SLOTS
+from golden.timing import SOFTMAX_SLOTS, product_latency
 
 from .layouts import prob_layout, score_layout
-from .pipeline import register
+from .pipeline import pipelined_product, register
 
 __all__ = ["Softmax"]
 
@@ -91,12 +91,14 @@ class Softmax(wiring.Component):
         if self._bias:
             w1["bias"] = payload.bias
         w1 = {k: register(m, None, v, f"w1_{k}") for k, v in w1.items()}
-        w2 = {k: register(m, None, v, f"w2_{k}") for k, v in w1.items() if k not in ("score", "scale")}
-        w2["product"] = register(m, None, w1["score"] * w1["scale"], "w2_product")
-        scaled = w2["product"] >> fmt.y_shift
+        product = pipelined_product(m, None, w1["score"], w1["scale"], "w_product")
+        w2 = {k: v for k, v in w1.items() if k not in ("score", "scale")}
+        for stage in range(product_latency(fmt.score_bits, True, fmt.scale_bits, False)):
+            w2 = {k: register(m, None, v, f"w2_{stage}_{k}") for k, v in w2.items()}
+        scaled = product >> fmt.y_shift
         if self._bias:
             scaled = scaled + w2["bias"]
-        w3 = {k: register(m, None, v, f"w3_{k}") for k, v in w2.items() if k not in ("product", "bias")}
+        w3 = {k: register(m, None, v, f"w3_{k}") for k, v in w2.items() if k != "bias"}
         w3["y"] = register(m, None, scaled[:fmt.y_bits].as_signed(), "w3_y")
         run_max = Signal(signed(fmt.y_bits))
         row_top = Mux((w3["pos"] == 0) | (w3["y"] > run_max), w3["y"], run_max)
@@ -126,18 +128,24 @@ class Softmax(wiring.Component):
         m.d.comb += y_read.addr.eq(address(x_slot, x_pos))
         x1 = {"valid": x_active, "slot": x_slot, "pos": x_pos, "last": x_last, "max": row_max[x_slot]}
         x1 = {k: register(m, None, v, f"x1_{k}") for k, v in x1.items()}
-        distance = (x1["max"] - y_read.data.y).as_unsigned()
+        # The buffer's read data is registered before the subtraction (block RAM clock-to-out).
+        x1b = {k: register(m, None, v, f"x1b_{k}") for k, v in x1.items()}
+        x1b["y"] = register(m, None, y_read.data.y, "x1b_y")
+        x1b["index"] = register(m, None, y_read.data.index, "x1b_index")
+        distance = (x1b["max"] - x1b["y"]).as_unsigned()
         whole = distance >> fmt.x_frac
-        x2 = {k: register(m, None, v, f"x2_{k}") for k, v in x1.items() if k != "max"}
-        x2["index"] = register(m, None, y_read.data.index, "x2_index")
+        x2 = {k: register(m, None, v, f"x2_{k}") for k, v in x1b.items() if k not in ("max", "y")}
         x2["frac"] = register(m, None, distance[:fmt.x_frac], "x2_frac")
         # Exponents beyond E give e = 0; clamp so the shifter stays small.
         x2["whole"] = register(m, None, Mux(whole > fmt.exp_zero_shift, fmt.exp_zero_shift + 1, whole)[:clog2(fmt.exp_zero_shift + 2)], "x2_whole")
         lut_read = exp_lut.read_port()
         m.d.comb += lut_read.addr.eq(x2["frac"])
         x3 = {k: register(m, None, v, f"x3_{k}") for k, v in x2.items() if k != "frac"}
-        x4 = {k: register(m, None, v, f"x4_{k}") for k, v in x3.items() if k != "whole"}
-        x4["e"] = register(m, None, (lut_read.data >> x3["whole"])[:fmt.exp_bits], "x4_e")
+        # The LUT's read data is registered before the shifter.
+        x3b = {k: register(m, None, v, f"x3b_{k}") for k, v in x3.items()}
+        x3b["lut"] = register(m, None, lut_read.data, "x3b_lut")
+        x4 = {k: register(m, None, v, f"x4_{k}") for k, v in x3b.items() if k not in ("whole", "lut")}
+        x4["e"] = register(m, None, (x3b["lut"] >> x3b["whole"])[:fmt.exp_bits], "x4_e")
         e_write = e_buf.write_port()
         m.d.comb += [e_write.addr.eq(address(x4["slot"], x4["pos"])), e_write.data.e.eq(x4["e"]),
                      e_write.data.index.eq(x4["index"]), e_write.en.eq(x4["valid"])]
@@ -168,11 +176,21 @@ class Softmax(wiring.Component):
             with m.If(d_step == fmt.recip_bits - 1):
                 m.d.sync += [row_recip[d_slot].eq(quot), divided.eq(divided + 1), d_active.eq(0)]
 
-        # --- Reader: three registers that close up bubbles --------------------------------
-        r1_valid, r2_valid = Signal(), Signal()
-        load3 = ~self.p.valid | self.p.ready
-        load2 = ~r2_valid | load3
-        load1 = ~r1_valid | load2
+        # --- Reader: a bubble-collapsing pipeline ------------------------------------------
+        # R1: slot metadata (the buffer read is in flight); R2: the buffer's read data,
+        # registered; then the e x reciprocal product's stages; then the rounded output.
+        # Register k loads whenever it is empty or its occupant moves on.
+        product_stages = product_latency(fmt.exp_bits, False, fmt.recip_bits, False)
+        depth = 2 + product_stages
+        valid = [Signal(name=f"r{k + 1}_valid") for k in range(depth)]
+        load_out = ~self.p.valid | self.p.ready
+        loads = [None] * depth
+        for k in reversed(range(depth)):
+            loads[k] = ~valid[k] | (loads[k + 1] if k + 1 < depth else load_out)
+        for k in range(1, depth):
+            with m.If(loads[k]):
+                m.d.sync += valid[k].eq(valid[k - 1])
+        load1 = loads[0]
         r_active = Signal()
         r_slot = Signal(range(slots))
         r_pos = Signal(range(cfg.max_tokens))
@@ -188,21 +206,23 @@ class Softmax(wiring.Component):
             m.d.sync += r_pos.eq(r_pos + 1)
         with m.If(r_last):
             m.d.sync += read.eq(read + 1)
+        with m.If(load1):
+            m.d.sync += valid[0].eq(issue)
         e_read = e_buf.read_port()
         m.d.comb += [e_read.addr.eq(address(r_slot, r_pos)), e_read.en.eq(load1)]
         r1 = {"last": r_pos == row_len[r_slot] - 1, "last_row": row_last[r_slot], "recip": row_recip[r_slot]}
-        with m.If(load1):
-            m.d.sync += r1_valid.eq(issue)
         r1 = {k: register(m, load1, v, f"r1_{k}") for k, v in r1.items()}
-        with m.If(load2):
-            m.d.sync += r2_valid.eq(r1_valid)
-        r2 = {k: register(m, load2, v, f"r2_{k}") for k, v in r1.items() if k != "recip"}
-        r2["index"] = register(m, load2, e_read.data.index, "r2_index")
-        r2["product"] = register(m, load2, e_read.data.e * r1["recip"], "r2_product")
+        r2 = {k: register(m, loads[1], v, f"r2_{k}") for k, v in r1.items()}
+        r2["e"] = register(m, loads[1], e_read.data.e, "r2_e")
+        r2["index"] = register(m, loads[1], e_read.data.index, "r2_index")
+        product = pipelined_product(m, loads[2:], r2["e"], r2["recip"], "r_product")
+        meta = {k: v for k, v in r2.items() if k not in ("e", "recip")}
+        for k in range(2, depth):
+            meta = {name: register(m, loads[k], v, f"r{k + 1}_{name}") for name, v in meta.items()}
         shift = fmt.recip_shift - fmt.prob_frac
-        with m.If(load3):
+        with m.If(load_out):
             out = self.p.payload
-            m.d.sync += [self.p.valid.eq(r2_valid),
-                         out.p.eq((r2["product"] + (1 << (shift - 1))) >> shift),
-                         out.index.eq(r2["index"]), out.last.eq(r2["last"]), out.last_row.eq(r2["last_row"])]
+            m.d.sync += [self.p.valid.eq(valid[-1]),
+                         out.p.eq((product + (1 << (shift - 1))) >> shift),
+                         out.index.eq(meta["index"]), out.last.eq(meta["last"]), out.last_row.eq(meta["last_row"])]
         return m

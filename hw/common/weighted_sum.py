@@ -93,13 +93,13 @@ class WeightedSum(wiring.Component):
         b = {"valid": active, "chunk": chunk, "prob": prob, "first": row_first, "last": last,
              "emit": last_chunk, "last_row": last_row}
         b = {k: register(m, en, v, f"b_{k}") for k, v in b.items()}
-        # One named chunk select, so every lane slices the same L*W bits.
-        value_chunk = Signal(chunk_bits)
-        m.d.comb += value_chunk.eq(read.data.as_value().word_select(b["chunk"], chunk_bits))
-        m.d.comb += self.mac.eq(b["valid"] & en)
-        c = {k: register(m, en, v, f"c_{k}") for k, v in b.items() if k != "prob"}
+        # Stage O: the value chunk is registered between the block RAM and the multipliers.
+        o = {k: register(m, en, v, f"o_{k}") for k, v in b.items()}
+        value_chunk = register(m, en, read.data.as_value().word_select(b["chunk"], chunk_bits), "o_value")
+        m.d.comb += self.mac.eq(o["valid"] & en)
+        c = {k: register(m, en, v, f"c_{k}") for k, v in o.items() if k != "prob"}
         products = [
-            register(m, en, b["prob"]
+            register(m, en, o["prob"]
                      * value_chunk[l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed(), f"c_product{l}")
             for l in range(lanes)
         ]
