@@ -25,7 +25,7 @@ softmax
 weighted sum
     Value buffer loads one token per cycle (LOAD); each probability occupies d/L chunk cycles
     in a stall-as-unit pipeline: value read (1), value chunk register (1), multipliers (1),
-    accumulate (1), round and saturate into the output register (1).
+    accumulate (1), round (1), saturate into the output register (1).
 
 Every block-RAM read is registered before it reaches a multiplier or an adder, and a product
 wider than one DSP multiplier is split into partial products (see :func:`product_latency`):
@@ -115,7 +115,7 @@ def divider_latency(recip_bits: int) -> int:
 
 
 #: Last chunk issue of a row's last probability -> output register valid.
-WS_LATENCY = 5
+WS_LATENCY = 6
 
 
 # --- Stage timing models ------------------------------------------------------------------

@@ -4,7 +4,7 @@ from amaranth import Array, Mux, Signal, Value
 
 from golden.timing import operand_limbs, product_latency
 
-__all__ = ["register", "adder_tree", "pipelined_product", "round_saturate", "counter", "load_packet",
+__all__ = ["register", "adder_tree", "pipelined_product", "round_half_up", "saturate", "round_saturate", "counter", "load_packet",
            "PacketBanks", "load_banks"]
 
 
@@ -82,13 +82,23 @@ def pipelined_product(m, en, a, b, name):
     return product
 
 
+def round_half_up(value, shift):
+    """``(value + 2^(shift-1)) >> shift``: round half up (golden.numerics defines the same)."""
+    value = Value.cast(value)
+    return (value + (1 << (shift - 1))) >> shift if shift else value
+
+
+def saturate(value, lo, hi):
+    """``clamp(value, lo, hi)``."""
+    value = Value.cast(value)
+    return Mux(value > hi, hi, Mux(value < lo, lo, value))
+
+
 def round_saturate(value, shift, lo, hi):
     """``clamp((value + 2^(shift-1)) >> shift, lo, hi)``: round half up, then saturate
-    (golden.numerics defines the same rounding)."""
-    value = Value.cast(value)
-    if shift:
-        value = (value + (1 << (shift - 1))) >> shift
-    return Mux(value > hi, hi, Mux(value < lo, lo, value))
+    (golden.numerics defines the same rounding). One carry chain and two comparisons: where
+    timing matters, register :func:`round_half_up` and :func:`saturate` separately."""
+    return saturate(round_half_up(value, shift), lo, hi)
 
 
 def load_packet(m, sink, write, *, depth: int, value, count_out):

@@ -6,7 +6,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .layouts import output_layout, prob_layout, token_layout
-from .pipeline import counter, load_banks, register, round_saturate
+from .pipeline import counter, load_banks, register, round_half_up, saturate
 
 __all__ = ["WeightedSum"]
 
@@ -114,15 +114,18 @@ class WeightedSum(wiring.Component):
         d = {"valid": final, "chunk": c["chunk"], "emit": c["emit"], "last_row": c["last_row"]}
         d = {k: register(m, en, v, f"d_{k}") for k, v in d.items()}
         d_sums = [register(m, en, sums[l][:fmt.acc_bits].as_signed(), f"d_sum{l}") for l in range(lanes)]
-        # Round and saturate one chunk per cycle into the output register.
+        # Round (one carry chain) into stage E, then saturate one chunk per cycle into the
+        # output register (two comparisons): each in a cycle of its own.
+        e = {k: register(m, en, v, f"e_{k}") for k, v in d.items()}
+        e_rounded = [register(m, en, round_half_up(d_sums[l], fmt.out_shift), f"e_rounded{l}") for l in range(lanes)]
         with m.If(en):
-            m.d.sync += self.o.valid.eq(d["valid"] & d["emit"])
-            with m.If(d["valid"]):
-                with m.Switch(d["chunk"]):
+            m.d.sync += self.o.valid.eq(e["valid"] & e["emit"])
+            with m.If(e["valid"]):
+                with m.Switch(e["chunk"]):
                     for g in range(chunks):
                         with m.Case(g):
                             for l in range(lanes):
                                 m.d.sync += self.o.payload.data[g * lanes + l].eq(
-                                    round_saturate(d_sums[l], fmt.out_shift, fmt.out_min, fmt.out_max))
-                m.d.sync += self.o.payload.last.eq(d["last_row"])
+                                    saturate(e_rounded[l], fmt.out_min, fmt.out_max))
+                m.d.sync += self.o.payload.last.eq(e["last_row"])
         return m
