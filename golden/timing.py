@@ -10,8 +10,8 @@ Stage micro-architecture (see hw/common for the circuits):
 
 score
     Key buffer loads one key per cycle (LOAD), then for each query row issues d/L chunk cycles
-    per key into a stall-as-unit pipeline: key read (1), key chunk register (1), L multipliers
-    (1), adder tree (:func:`tree_stages` registers), accumulate into the output register (1).
+    per key into a stall-as-unit pipeline: key read (1), key chunk register (1), the L lane
+    products (:func:`product_latency`), adder tree (:func:`tree_stages` registers), accumulate into the output register (1).
     The next query handshake happens in the cycle that issues the last chunk of the current row.
 softmax
     Four row slots. Writer: input register, the scale multiply (:func:`product_latency`
@@ -24,8 +24,8 @@ softmax
     registers (buffer read, read register, multiply by the reciprocal, round).
 weighted sum
     Value buffer loads one token per cycle (LOAD); each probability occupies d/L chunk cycles
-    in a stall-as-unit pipeline: value read (1), value chunk register (1), multipliers (1),
-    accumulate (1), round (1), saturate into the output register (1).
+    in a stall-as-unit pipeline: value read (1), value chunk register (1), the lane products
+    (:func:`product_latency`), accumulate (1), round (1), saturate into the output register (1).
 
 Every block-RAM read is registered before it reaches a multiplier or an adder, and a product
 wider than one DSP multiplier is split into partial products (see :func:`product_latency`):
@@ -39,8 +39,8 @@ from .config import clog2
 __all__ = [
     "tree_stages", "tree_register_levels", "score_latency", "SOFTMAX_SLOTS",
     "softmax_write_latency", "SOFTMAX_EXP_LATENCY", "softmax_read_stages",
-    "divider_latency", "WS_LATENCY", "ADDER_LEVELS_PER_STAGE", "hasher_latency",
-    "DSP_OPERAND_BITS", "operand_limbs", "product_latency",
+    "divider_latency", "ws_latency", "ADDER_LEVELS_PER_STAGE", "hasher_latency",
+    "DSP_OPERAND_BITS", "DSP_INPUT_REGISTERS", "DSP_OUTPUT_REGISTERS", "operand_limbs", "product_latency",
 ]
 
 #: Adder-tree levels between two pipeline registers (two 2-input adder levels fit a cycle).
@@ -61,6 +61,12 @@ def tree_stages(inputs: int) -> int:
 
 #: Signed operand bits of one hardware multiplier (the ECP5 MULT18X18D takes 18 x 18).
 DSP_OPERAND_BITS = 18
+#: Registers in front of and behind every hardware multiplier. With the operand and product
+#: registers free to sit next to the DSP block, no path carries both the route from the fabric
+#: to the DSP and the route back: on the ECP5 those two routes took 4.3 ns of the 7.8 ns
+#: critical path of a register -> MULT18X18D -> register stage (docs/fpga.md).
+DSP_INPUT_REGISTERS = 1
+DSP_OUTPUT_REGISTERS = 1
 
 
 def operand_limbs(bits: int, signed: bool) -> tuple[int, ...]:
@@ -77,16 +83,18 @@ def operand_limbs(bits: int, signed: bool) -> tuple[int, ...]:
 
 
 def product_latency(a_bits: int, a_signed: bool, b_bits: int, b_signed: bool) -> int:
-    """Registers of a pipelined product: 1 when both operands fit one DSP multiplier; else the
-    partial products (1) and a tree that sums them with a register after every adder level."""
+    """Registers of a pipelined product: the operand registers, the partial products (one DSP
+    multiplier each), their registers, and a tree that sums the partial products with a
+    register after every adder level (none when the operands fit one DSP)."""
     partials = len(operand_limbs(a_bits, a_signed)) * len(operand_limbs(b_bits, b_signed))
-    return 1 + clog2(partials)
+    return DSP_INPUT_REGISTERS + 1 + DSP_OUTPUT_REGISTERS + clog2(partials)
 
 
 def score_latency(lanes: int) -> int:
     """Cycles from issuing the last chunk of a key to its score in the output register:
-    key read + key register + multiply + adder tree + accumulate/output."""
-    return 4 + tree_stages(lanes)
+    key read + key register + the lane products + adder tree + accumulate/output. (Q and K
+    are at most 16 bits, AttentionConfig.data_width: one DSP per lane.)"""
+    return 3 + product_latency(DSP_OPERAND_BITS, True, DSP_OPERAND_BITS, True) + tree_stages(lanes)
 
 
 #: Row buffers in the softmax stage (writing, exp pass, dividing, reading can all overlap).
@@ -114,8 +122,10 @@ def divider_latency(recip_bits: int) -> int:
     return recip_bits + 1
 
 
-#: Last chunk issue of a row's last probability -> output register valid.
-WS_LATENCY = 6
+def ws_latency(formats) -> int:
+    """Last chunk issue of a row's last probability -> output register valid: value read,
+    value register, the lane products, accumulate, round, saturate."""
+    return 5 + product_latency(formats.prob_bits, False, formats.data_bits, True)
 
 
 # --- Stage timing models ------------------------------------------------------------------
@@ -197,9 +207,10 @@ class SoftmaxModel:
 class WeightedSumModel:
     """Weighted-sum stage: takes a probability every d/L cycles once its values are loaded."""
 
-    def __init__(self, *, chunks: int, values_loaded: int):
+    def __init__(self, *, chunks: int, values_loaded: int, formats):
         self.chunks = chunks
         self.ready = values_loaded
+        self.latency = ws_latency(formats)
 
     def accept(self, offered: int) -> int:
         t = max(offered, self.ready)
@@ -209,7 +220,7 @@ class WeightedSumModel:
     def output(self, last_accept: int) -> int:
         """Output handshake of a row whose last probability was taken at ``last_accept``
         (the output is always taken at once in a cycle model run)."""
-        return last_accept + self.chunks + WS_LATENCY
+        return last_accept + self.chunks + self.latency
 
 
 def hasher_latency(lanes: int) -> int:

@@ -54,7 +54,7 @@ def cta_cycles(cfg: CtaConfig, n_keys: int, n_queries: int, key_clusters: int, q
         rows, first_query = n_queries, loaded
     score = ScoreModel(chunks=cfg.chunks, lanes=cfg.lanes, first_query=first_query)
     softmax = SoftmaxModel(formats=cfg.formats)
-    weighted = WeightedSumModel(chunks=cfg.chunks, values_loaded=loaded)
+    weighted = WeightedSumModel(chunks=cfg.chunks, values_loaded=loaded, formats=cfg.formats)
     outputs = []
     for row in range(rows):
         scores = score.row(keys, softmax.slot_free(row))

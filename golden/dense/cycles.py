@@ -36,7 +36,7 @@ def dense_cycles(cfg: DenseConfig, n_keys: int, n_queries: int) -> PacketCycles:
     chunks = cfg.chunks
     score = ScoreModel(chunks=chunks, lanes=cfg.lanes, first_query=n_keys)
     softmax = SoftmaxModel(formats=cfg.formats)
-    weighted = WeightedSumModel(chunks=chunks, values_loaded=n_keys)
+    weighted = WeightedSumModel(chunks=chunks, values_loaded=n_keys, formats=cfg.formats)
     outputs = []
     for row in range(n_queries):
         scores = score.row(n_keys, softmax.slot_free(row))

@@ -49,7 +49,7 @@ def signature_cycles(cfg: MemoConfig, n: int, hidden: int, hasher_lanes: int = 3
 def miss_cycles(cfg: MemoConfig, n_keys: int, n_queries: int) -> int:
     score = ScoreModel(chunks=cfg.chunks, lanes=cfg.lanes, first_query=n_keys)
     softmax = SoftmaxModel(formats=cfg.formats)
-    weighted = WeightedSumModel(chunks=cfg.ws_chunks, values_loaded=n_keys)
+    weighted = WeightedSumModel(chunks=cfg.ws_chunks, values_loaded=n_keys, formats=cfg.formats)
     last = 0
     for row in range(n_queries):
         scores = score.row(n_keys, softmax.slot_free(row))
@@ -61,7 +61,7 @@ def miss_cycles(cfg: MemoConfig, n_keys: int, n_queries: int) -> int:
 def hit_cycles(cfg: MemoConfig, n_keys: int, n_rows: int, *, latency: int = 0, base: int = 0) -> int:
     axi = AxiReadModel(AxiReaderConfig(addr_width=cfg.addr_width, data_width=cfg.axi_data_width), latency=latency)
     _, words = axi.command(0, base, map_words(cfg, n_keys, n_rows))
-    weighted = WeightedSumModel(chunks=cfg.ws_chunks, values_loaded=n_keys)
+    weighted = WeightedSumModel(chunks=cfg.ws_chunks, values_loaded=n_keys, formats=cfg.formats)
     ppw = cfg.probs_per_word
     last = 0
     for row in range(n_rows):

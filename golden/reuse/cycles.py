@@ -52,7 +52,7 @@ def compute_cycles(cfg: ReuseConfig, n_keys: int, n_queries: int) -> PacketCycle
     _check(cfg, n_keys, n_queries)
     score = ScoreModel(chunks=cfg.chunks, lanes=cfg.lanes, first_query=n_keys)
     softmax = SoftmaxModel(formats=cfg.formats)
-    weighted = WeightedSumModel(chunks=cfg.ws_chunks, values_loaded=n_keys)
+    weighted = WeightedSumModel(chunks=cfg.ws_chunks, values_loaded=n_keys, formats=cfg.formats)
     outputs = []
     for row in range(n_queries):
         scores = score.row(n_keys, softmax.slot_free(row))
@@ -65,7 +65,7 @@ def compute_cycles(cfg: ReuseConfig, n_keys: int, n_queries: int) -> PacketCycle
 def reuse_cycles(cfg: ReuseConfig, n_keys: int, n_rows: int) -> PacketCycles:
     """A reuse packet of ``n_keys`` values on a stored map of ``n_rows`` rows."""
     _check(cfg, n_keys, n_rows)
-    weighted = WeightedSumModel(chunks=cfg.ws_chunks, values_loaded=n_keys)
+    weighted = WeightedSumModel(chunks=cfg.ws_chunks, values_loaded=n_keys, formats=cfg.formats)
     # Values loaded at cycle n_keys, when the controller pulses ``load``.
     offer = n_keys + MAP_LOAD_LATENCY + MAP_READ_LATENCY
     outputs = []

@@ -21,7 +21,7 @@ Timeline (cycle numbers; "at t" = handshake in cycle t; hw/sprint/sprint.py):
   loaded, the previous row issued its last chunk and the pipeline is not frozen; the pipeline
   freezes while a row's first score waits for a softmax slot (golden.timing.SoftmaxModel);
 * weighted sum: a row's first probability once its values are loaded and the previous row's
-  last chunk issued, then one every d/L cycles; output ``WS_LATENCY`` after the last chunk.
+  last chunk issued, then one every d/L cycles; output ``ws_latency`` after the last chunk.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import bisect
 from dataclasses import dataclass
 
 from ..axi import AxiReadModel
-from ..timing import WS_LATENCY, SoftmaxModel, score_latency
+from ..timing import SoftmaxModel, score_latency, ws_latency
 from .config import SprintConfig
 from .model import bookkeeping
 
@@ -173,7 +173,7 @@ def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, bas
         probs = softmax.row(accepts, consumer)
         ws_last_accept = probs[-1]
         ws_rel.append(ws_last_accept + chunks)
-        outs.append(ws_last_accept + chunks + WS_LATENCY)
+        outs.append(ws_last_accept + chunks + ws_latency(cfg.formats))
     kept = sum(len(o) for o in book.order)
     return PacketCycles(cycles=outs[-1] + 1, mac_cycles=2 * kept * chunks, arrays=2, outputs=tuple(outs),
                         fetched=book.fetched, reused=book.reused)

@@ -2,9 +2,9 @@
 
 from amaranth import Array, Mux, Signal, Value
 
-from golden.timing import operand_limbs, product_latency
+from golden.timing import DSP_INPUT_REGISTERS, DSP_OUTPUT_REGISTERS, operand_limbs, product_latency
 
-__all__ = ["register", "adder_tree", "pipelined_product", "round_half_up", "saturate", "round_saturate", "counter", "load_packet",
+__all__ = ["register", "adder_tree", "pipelined_product", "delay", "round_half_up", "saturate", "round_saturate", "counter", "load_packet",
            "PacketBanks", "load_banks"]
 
 
@@ -56,23 +56,33 @@ def _limbs(value):
 
 
 def pipelined_product(m, en, a, b, name):
-    """``a * b`` in :func:`golden.timing.product_latency` register stages. When both operands
-    fit one DSP multiplier this is one product register. Otherwise the operands are cut into
-    limbs (unsigned low limbs, a signed top limb), every limb product goes to a register (one
-    DSP each), and the shifted partial products are summed by a tree with a register after
-    every adder level, so no stage holds more than one multiplier or one adder.
+    """``a * b`` in :func:`golden.timing.product_latency` register stages: operand registers
+    (``DSP_INPUT_REGISTERS``), one register per partial product, product registers
+    (``DSP_OUTPUT_REGISTERS``), then, when an operand is wider than one DSP multiplier takes,
+    a tree summing the shifted partial products with a register after every adder level. The
+    operands are cut into limbs (unsigned low limbs, a signed top limb), one DSP each; no stage
+    holds more than one multiplier or one adder.
 
     ``en`` is one load enable for every stage (``None``: every cycle) or a list with one per
-    stage, first to last (a bubble-collapsing pipeline). Returns the product register."""
+    stage, first to last (a bubble-collapsing pipeline). Returns the product."""
     a, b = Value.cast(a), Value.cast(b)
     shape = (a * b).shape()
     stages = product_latency(a.shape().width, a.shape().signed, b.shape().width, b.shape().signed)
     ens = list(en) if isinstance(en, (list, tuple)) else [en] * stages
     if len(ens) != stages:
         raise ValueError(f"{name}: {stages} stage enables needed, got {len(ens)}.")
-    terms = [register(m, ens[0], x * y, f"{name}_p{i}_{j}") << (sx + sy)
+    ens = iter(ens)
+    for i in range(DSP_INPUT_REGISTERS):
+        stage_en = next(ens)
+        a, b = register(m, stage_en, a, f"{name}_a{i}"), register(m, stage_en, b, f"{name}_b{i}")
+    stage_en = next(ens)
+    terms = [(register(m, stage_en, x * y, f"{name}_p{i}_{j}"), sx + sy)
              for i, (x, sx) in enumerate(_limbs(a)) for j, (y, sy) in enumerate(_limbs(b))]
-    for level, stage_en in enumerate(ens[1:], start=1):
+    for k in range(DSP_OUTPUT_REGISTERS):
+        stage_en = next(ens)
+        terms = [(register(m, stage_en, t, f"{t.name}_r{k}"), shift) for t, shift in terms]
+    terms = [t << shift for t, shift in terms]
+    for level, stage_en in enumerate(ens, start=1):
         terms = [register(m, stage_en, terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i],
                           f"{name}_s{level}_{i // 2}")
                  for i in range(0, len(terms), 2)]
@@ -80,6 +90,14 @@ def pipelined_product(m, en, a, b, name):
     product = Signal(shape, name=name)  # the sum's true value fits a * b's shape
     m.d.comb += product.eq(terms[0])
     return product
+
+
+def delay(m, en, values: dict, stages: int, name: str) -> dict:
+    """``values`` (name -> value) through ``stages`` registers loaded by ``en``, to stay
+    aligned with a pipelined result of that latency."""
+    for stage in range(stages):
+        values = {k: register(m, en, v, f"{name}{stage}_{k}") for k, v in values.items()}
+    return values
 
 
 def round_half_up(value, shift):

@@ -5,10 +5,10 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from golden.timing import tree_register_levels
+from golden.timing import product_latency, tree_register_levels
 
 from .layouts import key_layout, query_layout, score_layout
-from .pipeline import adder_tree, counter, load_banks, register
+from .pipeline import adder_tree, counter, delay, load_banks, pipelined_product, register
 
 __all__ = ["Score"]
 
@@ -111,14 +111,12 @@ class Score(wiring.Component):
             flags["bias"] = read.data.bias
         o = {name: register(m, en, value, f"o_{name}") for name, value in flags.items()}
         key_chunk = register(m, en, key_word.as_value().word_select(b["chunk"], chunk_bits), "o_key")
-        # Stage C: L products.
-        c = {name: register(m, en, value, f"c_{name}") for name, value in o.items() if name != "query"}
-        products = [
-            register(m, en,
-                     o["query"][l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed()
-                     * key_chunk[l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed(), f"c_product{l}")
-            for l in range(lanes)
-        ]
+        # The L lane products, pipelined around the DSP blocks; the flags travel alongside.
+        lane = lambda v, l: v[l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed()
+        products = [pipelined_product(m, en, lane(o["query"], l), lane(key_chunk, l), f"product{l}")
+                    for l in range(lanes)]
+        c = delay(m, en, {name: value for name, value in o.items() if name != "query"},
+                  product_latency(fmt.data_bits, True, fmt.data_bits, True), "c")
         m.d.comb += self.mac.eq(o["valid"] & en)
         # Adder tree, registered where golden.timing says.
         partial, t = adder_tree(m, en, products, c, tree_register_levels(lanes), "tree")

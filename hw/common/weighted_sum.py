@@ -5,8 +5,10 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from golden.timing import product_latency
+
 from .layouts import output_layout, prob_layout, token_layout
-from .pipeline import counter, load_banks, register, round_half_up, saturate
+from .pipeline import counter, delay, load_banks, pipelined_product, register, round_half_up, saturate
 
 __all__ = ["WeightedSum"]
 
@@ -97,12 +99,10 @@ class WeightedSum(wiring.Component):
         o = {k: register(m, en, v, f"o_{k}") for k, v in b.items()}
         value_chunk = register(m, en, read.data.as_value().word_select(b["chunk"], chunk_bits), "o_value")
         m.d.comb += self.mac.eq(o["valid"] & en)
-        c = {k: register(m, en, v, f"c_{k}") for k, v in o.items() if k != "prob"}
-        products = [
-            register(m, en, o["prob"]
-                     * value_chunk[l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed(), f"c_product{l}")
-            for l in range(lanes)
-        ]
+        lane = lambda l: value_chunk[l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed()
+        products = [pipelined_product(m, en, o["prob"], lane(l), f"product{l}") for l in range(lanes)]
+        c = delay(m, en, {k: v for k, v in o.items() if k != "prob"},
+                  product_latency(fmt.prob_bits, False, fmt.data_bits, True), "c")
         # Accumulators: ``chunks`` groups of L lanes; the row's first probability restarts them.
         acc = [Array(Signal(signed(fmt.acc_bits), name=f"acc{g}_{l}") for g in range(chunks))
                for l in range(lanes)]
