@@ -284,8 +284,7 @@ def build_report(args, points, embeddings, measured, workload, sentences, second
             "rtl": list(workload.sentences), "rtl_token_lengths": [lengths[i] for i in workload.sentences],
             "rtl_heads": list(preset.heads), "layers": manifest["layers"], "heads_per_layer": manifest["heads"],
         },
-        "requests": {"file": str(core.REQUESTS.relative_to(ROOT)), "count": len(core.read_requests(preset)),
-                     "rtl_heads": list(preset.request_heads or range(core.HEADS))},
+        "requests": {"file": str(core.REQUESTS.relative_to(ROOT)), "count": len(core.read_requests(preset))},
         "techniques": [{"name": t, "unit": adapter(t).UNIT, "description": adapter(t).DESCRIPTION}
                        for t in args.techniques],
         "reference": core.REFERENCE,

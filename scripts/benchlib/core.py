@@ -8,7 +8,8 @@ Members: :class:`Preset`, :data:`PRESETS`, :class:`Point`, :class:`Measured`,
 for adapters: :func:`cached` (a JSON/pickle result computed once per key, shared between
 jobs), :func:`read_requests` and :func:`request_fidelity` (techniques measured on their own
 in-order request stream, e.g. MEMO), :func:`dense_baseline` (the dense unit's cycles and
-streamed bytes of a packet, for packets the dense unit does not replay).
+streamed bytes of a packet, for packets the dense unit does not replay, or a unit built for
+another N), :func:`fit_tokens` (a small N for short packets).
 """
 
 from __future__ import annotations
@@ -43,9 +44,8 @@ class Preset:
     evenly over the lengths of the fidelity sentences that fit ``max_tokens``); ``heads``
     (heads replayed per layer; a head's cycles depend only on n and the technique's state, so
     a model pass is scaled from them to 12 heads); ``max_tokens`` (N of every RTL config);
-    ``description``; ``requests`` and ``request_heads`` (techniques that replay MEMO's request
-    stream in order: its first N requests, None = all; the heads replayed on the RTL, None =
-    all 12)."""
+    ``description``; ``requests`` (techniques that replay MEMO's request stream in order: its
+    first N requests, None = all; they replay ``heads`` too)."""
 
     name: str
     fidelity_sentences: int | None
@@ -54,15 +54,13 @@ class Preset:
     max_tokens: int
     description: str
     requests: int | None = None
-    request_heads: tuple[int, ...] | None = None
 
 
 PRESETS = {
     "ci": Preset("ci", 6, 6, (0,), 128, "each technique's default config on 6 sentences, head 0: seconds, "
-                                       "make test runs it", requests=8, request_heads=(0, 1, 2, 3)),
+                                       "make test runs it", requests=8),
     "default": Preset("default", None, 8, (0,), 128, "default config and the main knobs of each technique; "
-                                                     "fidelity on all sentences, RTL on 8 sentences, head 0",
-                       request_heads=(0, 1, 2, 3)),
+                                                     "fidelity on all sentences, RTL on 8 sentences, head 0"),
     "full": Preset("full", None, 16, (0, 1), 256, "the default sweep plus lanes and finer knobs; RTL on 16 "
                                                   "sentences up to 256 tokens, heads 0 and 1 (manual, long)"),
 }
@@ -175,6 +173,16 @@ def dense_baseline(n: int, max_tokens: int) -> dict:
     from .dense import DEFAULT_LANES
     cfg = DenseConfig(max_tokens=max_tokens, lanes=DEFAULT_LANES)
     return {"baseline_cycles": dense_cycles(cfg, n, n).cycles, "baseline_bytes": stream_bytes(cfg, n, 3)}
+
+
+def fit_tokens(lengths, cap: int | None = None) -> int:
+    """N for a unit that replays packets of ``lengths`` tokens: the smallest power of two (at
+    least 16) that holds them, at most ``cap`` (small builds for short workloads: the ci
+    preset's sentences and MEMO's requests are 8-14 tokens)."""
+    n = 16
+    while n < max(lengths):
+        n *= 2
+    return n if cap is None else min(n, max(cap, max(lengths)))
 
 
 def cached(kind: str, key, compute, fmt: str = "json"):

@@ -12,12 +12,12 @@ each).
   against ``exact``'s (:func:`benchlib.core.request_fidelity`).
 - RTL: the golden run records, per (request, layer), the host's signature, the golden table's
   answer and every head's int Q/K/V; tb_memo's ``workload`` case replays them in order on the
-  unit (N = :func:`rtl_tokens`, the requests are 8-12 tokens): the lookup (answer checked
+  unit (N = :func:`benchlib.core.fit_tokens`: 16, the requests are 8-12 tokens): the lookup (answer checked
   against the golden table and the captured answer), then per head a HIT packet (stored map
-  over AXI) or a COMPUTE packet (stores its map when a miss allocated); outputs exact. All 12
-  heads are replayed (the policy enables heads selectively, so one head does not scale),
-  except in the ci and default presets (``Preset.request_heads``: heads 0-3, scaled to 12, an
-  estimate: the policy enables 19 of their 24 (layer, head) pairs, 58 of 72 overall).
+  over AXI) or a COMPUTE packet (stores its map when a miss allocated); outputs exact. The
+  preset's heads are replayed (0; 0 and 1 in full) and scaled to 12 like the other techniques,
+  an estimate here: the policy enables heads selectively (head 0 in 5 of 6 layers, 58 of the 72
+  (layer, head) pairs overall). The RTL replays about 15 packets a second.
   Cycles: each packet's ``perf.cycles`` plus, once per layer, the lookup (request to answer);
   the signature's token sum and hasher (a separate unit, verif/hasher) are not counted.
 - Bytes: map bytes read over AXI (counted on the unit's read port) plus the operands streamed
@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import json
 
-from .core import (CACHE, PRESETS, Measured, Point, cached, dense_baseline, read_requests, request_fidelity,
-                   stream_bytes)
+from .core import (CACHE, PRESETS, Measured, Point, cached, dense_baseline, fit_tokens, read_requests,
+                   request_fidelity, stream_bytes)
 
 NAME = "memo"
 UNIT = "memo"
@@ -106,18 +106,10 @@ def fidelity_impl(point: Point) -> str:
     return f"memo {point.name}"  # measured by :func:`fidelity` on the request stream
 
 
-def rtl_tokens(lengths) -> int:
-    """N of the RTL build: the smallest power of two (at least 16) that holds every request."""
-    n = 16
-    while n < max(lengths):
-        n *= 2
-    return n
-
-
 def config(point: Point, lengths):
     from golden.memo import MemoConfig
     from golden.memo.hf import HF_CONFIG
-    return MemoConfig(head_dim=HF_CONFIG.head_dim, contexts=HF_CONFIG.contexts, max_tokens=rtl_tokens(lengths),
+    return MemoConfig(head_dim=HF_CONFIG.head_dim, contexts=HF_CONFIG.contexts, max_tokens=fit_tokens(lengths),
                       entries=point.params["entries"])
 
 
@@ -129,7 +121,7 @@ def measure(point: Point, workload, run_name: str) -> Measured:
     cfg = config(point, [x["n"] for x in cap["lookups"]])
     packets = []
     for item, h in zip(cap["lookups"], cap["heads"]):
-        for head in preset.request_heads or range(h["q"].shape[0]):
+        for head in preset.heads:
             packets.append(WorkloadPacket(sentence=item["request"], layer=item["layer"], head=head, n=item["n"],
                                           q=h["q"][head].tolist(), k=h["k"][head].tolist(), v=h["v"][head].tolist(),
                                           scale=int(h["scale"][head])))
@@ -150,9 +142,8 @@ def measure(point: Point, workload, run_name: str) -> Measured:
         r["bytes"] = r["axi_read_bytes"] + stream_bytes(cfg, r["n"], 3 if r["mode"] == "compute" else 1)
         r.update(dense_baseline(r["n"], cfg.max_tokens))
     texts = read_requests(preset)
-    heads = "all 12 heads" if preset.request_heads is None else (
-        f"heads {', '.join(map(str, preset.request_heads))} (scaled to 12: an estimate, the policy enables heads "
-        f"selectively)")
+    heads = (f"head{'s' if len(preset.heads) > 1 else ''} {', '.join(map(str, preset.heads))} on the RTL (scaled "
+             f"to 12: an estimate, the policy enables 58 of 72 (layer, head) pairs)")
     return Measured(UNIT, {**cfg.to_dict(), "tau": gcfg.tau, "mask": list(gcfg.mask), "axi_latency": AXI_LATENCY},
                     1 + cfg.ws_factor, results,
                     "map bytes read over AXI (counted on the read port) + Q, K, V streamed into compute packets, V "

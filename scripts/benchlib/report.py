@@ -88,7 +88,8 @@ def markdown(report: dict) -> str:
         f"(replayed heads scaled to all), averaged over the sentences; N = {report['max_tokens']}.",
         f"- vs dense: the technique's cycles (bytes) over the dense unit's (default config) on the same packets.",
         f"- memo and memo_cta replay MEMO's recurring-request stream in order instead of the sentences (MEMO spans "
-        f"requests), all 12 heads; their sections say which requests, and what a pass and the dense baseline are. "
+        f"requests; memo_cta's cycle model covers all 12 heads); their sections say which requests, and what a pass "
+        f"and the dense baseline are. "
         f"`measured`: RTL (the unit's counters on Verilator, outputs checked exactly) or cycle model (golden cycle "
         f"models; memo_cta has no RTL).",
         f"- Pareto: not beaten on both cycles and mean cosine by another config of the technique with the same "

