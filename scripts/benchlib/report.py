@@ -148,7 +148,9 @@ def plots(report: dict, out: Path) -> list[str]:
         pts = [p for p in report["points"] if p["technique"] == tech and p.get("rtl") and p.get("fidelity")]
         xs = [p["rtl"]["cycle_ratio"] for p in pts]
         ys = [p["fidelity"]["mean_cosine"] for p in pts]
-        ax.scatter(xs, ys, color=color[tech], label=tech, zorder=3)
+        model = any(p["rtl"].get("source", "rtl") != "rtl" for p in pts)
+        ax.scatter(xs, ys, color=color[tech], label=f"{tech} (cycle model)" if model else tech, zorder=3,
+                   marker="^" if model else "o")
         for p, x, y in zip(pts, xs, ys):
             ax.annotate(p["name"], (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
         front = sorted((p["rtl"]["cycle_ratio"], p["fidelity"]["mean_cosine"]) for p in pts if p["pareto"] is True)
