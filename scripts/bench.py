@@ -139,16 +139,17 @@ def main(argv=None) -> int:
         manifest = None
     hf.discover()
     impls: dict[str, tuple[str, Point]] = {}  # implementation -> (technique, a point that uses it)
+    own: dict[str, tuple[str, Point]] = {}  # the same, for adapters that measure fidelity themselves
     for p in points:
         impl = adapter(p.technique).fidelity_impl(p)
         if impl is not None:
-            impls.setdefault(impl, (p.technique, p))
+            (own if hasattr(adapter(p.technique), "fidelity") else impls).setdefault(impl, (p.technique, p))
     impls.pop("dense-int8", None)
     impls.pop(core.REFERENCE, None)
 
     log(f"bench: preset {preset.name} ({preset.description}); techniques {', '.join(args.techniques)}; "
-        f"{len(points)} configs, {len(impls) + 2} golden implementations, {args.jobs} worker(s)")
-    total = len(points) + len(impls) + 2
+        f"{len(points)} configs, {len(impls) + len(own) + 2} golden implementations, {args.jobs} worker(s)")
+    total = len(points) + len(impls) + len(own) + 2
     done = 0
     embeddings: dict[str, dict] = {}
     measured: dict[str, dict] = {}
@@ -169,7 +170,7 @@ def main(argv=None) -> int:
             ids = pick_rtl_sentences(m["token_lengths"], preset.rtl_sentences, preset.max_tokens)
             if not ids:
                 raise RuntimeError(f"no sentence fits max_tokens={preset.max_tokens}.")
-            return Workload(str(capture), tuple(ids), preset.heads, m["layers"], preset.max_tokens)
+            return Workload(str(capture), tuple(ids), preset.heads, m["layers"], preset.max_tokens, preset.name)
 
         if manifest is not None:
             workload = make_workload(manifest)
@@ -180,6 +181,8 @@ def main(argv=None) -> int:
             ("embed", core.REFERENCE)
         for impl, (tech, point) in impls.items():
             pending[pool.submit(core.job_embed, impl, tech, point, sentences, MAX_LENGTH)] = ("embed", impl)
+        for impl, (tech, point) in own.items():
+            pending[pool.submit(core.job_fidelity, tech, point, preset)] = ("fidelity", impl)
 
         while pending:
             finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
@@ -194,7 +197,11 @@ def main(argv=None) -> int:
                     print(f"bench.py: error: {kind} {what} failed: {first}", file=sys.stderr)
                     return 1
                 done += 1
-                if kind == "embed":
+                if kind == "fidelity":
+                    embeddings[what] = res
+                    log(f"[{done:>3}/{total}] fidelity {what}: {res['sentences']} requests, in order "
+                        f"({res['seconds']:.1f} s)")
+                elif kind == "embed":
                     embeddings[what] = res
                     log(f"[{done:>3}/{total}] fidelity {what}: {len(res['embeddings'])} sentences "
                         f"({res['seconds']:.1f} s)")
@@ -203,7 +210,8 @@ def main(argv=None) -> int:
                         submit_rtl(workload)
                 else:
                     measured[what] = res
-                    log(f"[{done:>3}/{total}] rtl {what}: {fmt_rtl(res)} ({res['seconds']:.1f} s)")
+                    log(f"[{done:>3}/{total}] {'rtl' if res['source'] == 'rtl' else res['source']} {what}: "
+                        f"{fmt_rtl(res)} ({res['seconds']:.1f} s)")
 
     report = build_report(args, points, embeddings, measured, workload, sentences, time.perf_counter() - start)
     write_report(report, args.out)
@@ -231,6 +239,9 @@ def build_report(args, points, embeddings, measured, workload, sentences, second
     ref = torch.tensor(embeddings[core.REFERENCE]["embeddings"])
     fidelity = {}
     for impl, res in embeddings.items():
+        if "embeddings" not in res:  # measured by the adapter itself (job_fidelity)
+            fidelity[impl] = {**res, "seconds": round(res["seconds"], 2)}
+            continue
         fidelity[impl] = {**compare(ref, torch.tensor(res["embeddings"])), "seconds": round(res["seconds"], 2)}
     dense_default = next(p for p in points if p.technique == "dense" and p.default)
     dense = measured[dense_default.label]
@@ -238,7 +249,7 @@ def build_report(args, points, embeddings, measured, workload, sentences, second
     for p in points:
         impl = adapter(p.technique).fidelity_impl(p)
         m = measured[p.label]
-        rtl = core.summarize(m, dense, preset.heads)
+        rtl = core.summarize(m, dense)
         rtl["per_packet"] = m["packets"]
         rows.append({"technique": p.technique, "name": p.name, "label": p.label, "default": p.default,
                      "knobs": p.knobs, "unit": m["unit"], "config": m["config"], "fidelity_impl": impl,
@@ -273,6 +284,7 @@ def build_report(args, points, embeddings, measured, workload, sentences, second
             "rtl": list(workload.sentences), "rtl_token_lengths": [lengths[i] for i in workload.sentences],
             "rtl_heads": list(preset.heads), "layers": manifest["layers"], "heads_per_layer": manifest["heads"],
         },
+        "requests": {"file": str(core.REQUESTS.relative_to(ROOT)), "count": len(core.read_requests(preset))},
         "techniques": [{"name": t, "unit": adapter(t).UNIT, "description": adapter(t).DESCRIPTION}
                        for t in args.techniques],
         "reference": core.REFERENCE,

@@ -77,6 +77,38 @@ def embed_each(model, tokenizer, texts):
     return torch.cat([hf.embed(model, tokenizer, [t], batch_size=1) for t in texts])
 
 
+def policy_config(cfg, all_heads: bool = False):
+    """``(cfg with the engine's selective mask, head_mask [layer][head])``: the committed policy
+    (golden/memo/minilm_policy.json), or every head."""
+    from golden.memo.policy import layer_mask_of, load_policy
+    head_mask = [[1] * 12] * 6 if all_heads else load_policy()["head_mask"]
+    return cfg.replace(mask=layer_mask_of(head_mask)), head_mask
+
+
+def run_memo(texts, cfg, head_mask, name: str = "memo-bench", tap=None):
+    """The bit-exact MEMO unit in MiniLM over ``texts``, one request per forward pass in order
+    (the attention database persists): ``(embeddings, database)``. ``tap(ctx, q, k, v,
+    softmax_scale, db)`` runs after each layer's memoized attention (``db.events[-1]`` is its
+    lookup)."""
+    from functools import partial
+
+    from golden import hf
+    from golden.memo import hf as memo_hf
+    fn = partial(memo_hf.memo_attention, cfg=cfg, head_mask=head_mask)
+    if tap is not None:
+        memo = fn
+
+        def fn(q, k, v, key_mask, softmax_scale, ctx):
+            out = memo(q, k, v, key_mask, softmax_scale, ctx)
+            tap(ctx, q, k, v, softmax_scale, memo_hf.database_of(ctx.session, ctx.impl, cfg))
+            return out
+    if name not in hf.implementations():
+        hf.register_attention(name, fn)
+    tokenizer, model = hf.load_minilm(name)
+    emb = embed_each(model, tokenizer, texts)
+    return emb, memo_hf.database_of(hf.session_of(model), name, cfg)
+
+
 def main(argv=None) -> int:
     try:
         args = parse_args(argv)
@@ -95,14 +127,11 @@ def main(argv=None) -> int:
         print(f"bench_memo.py: error: {e}", file=sys.stderr)
         return 2
 
-    from functools import partial
-
     from golden import hf
     from golden.dense import DenseConfig
     from golden.dense.cycles import dense_cycles
     from golden.memo.cycles import hit_cycles, miss_cycles, signature_cycles
-    from golden.memo.policy import (FORMAT, POLICY_FILE, calibrate, calibrate_layers, head_mask_for,
-                                    layer_mask_of, load_policy)
+    from golden.memo.policy import FORMAT, POLICY_FILE, calibrate, calibrate_layers, head_mask_for, layer_mask_of
 
     hf.discover()
     if args.calibrate:
@@ -120,19 +149,12 @@ def main(argv=None) -> int:
         print(f"policy: {sum(map(sum, head_mask))}/72 heads enabled (head overlap >= {args.target}, layer cosine "
               f">= {args.layer_target}); calibration hits per layer {hits}, cosine with one layer memoized "
               f"{[round(x, 5) for x in layer_cos]}; wrote {POLICY_FILE.relative_to(ROOT)}")
-    head_mask = [[1] * 12] * 6 if args.all_heads else load_policy()["head_mask"]
-    cfg = cfg.replace(mask=layer_mask_of(head_mask))
-    name = "memo-bench"
-    if name not in hf.implementations():
-        hf.register_attention(name, partial(memo_hf.memo_attention, cfg=cfg, head_mask=head_mask))
-
+    cfg, head_mask = policy_config(cfg, args.all_heads)
     tokenizer, exact = hf.load_minilm("exact")
     ref = embed_each(exact, tokenizer, texts)
     _, dense = hf.load_minilm("dense-int8")
     dense_emb = embed_each(dense, tokenizer, texts)
-    _, memo = hf.load_minilm(name)
-    memo_emb = embed_each(memo, tokenizer, texts)
-    db = memo_hf.database_of(hf.session_of(memo), name, cfg)
+    memo_emb, db = run_memo(texts, cfg, head_mask)
 
     dcfg = DenseConfig(head_dim=cfg.head_dim, max_tokens=cfg.max_tokens, lanes=cfg.lanes)
     dense_total = memo_total = 0

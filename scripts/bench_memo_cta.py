@@ -72,7 +72,11 @@ def parse_args(argv):
 
 def run(cta, texts, cfg, head_mask, tokenizer, ref, axi_latency, alone=False):
     """One CTA config through MiniLM; ``alone``: no head takes a stored map and no signature
-    cycles are counted (CTA by itself, through the same code path)."""
+    cycles are counted (CTA by itself, through the same code path). Returns the totals, the
+    ``embeddings`` and ``packets``: per head of each layer lookup, in order, what it ran
+    (``hit`` or ``cta``), its cycles (``packet_cycles``; the layer's signature and lookup as
+    ``lookup_cycles`` on head 0), AXI bytes read, operand bytes streamed and the dense unit's
+    cycles."""
     from functools import partial
 
     from golden import hf
@@ -93,16 +97,33 @@ def run(cta, texts, cfg, head_mask, tokenizer, ref, axi_latency, alone=False):
     db = memo_hf.database_of(hf.session_of(model), name, cfg)
     dcfg = DenseConfig(head_dim=cfg.head_dim, max_tokens=cfg.max_tokens, lanes=cfg.lanes)
     dense = total = bound = cta_only = lookups = hits = heads_memo = 0
-    for e in db.events:
+    packets = []  # per head of each lookup: what it ran and its cycles (the signature on the layer's first head)
+    word_bytes, elem_bytes = cfg.axi_data_width // 8, (cfg.data_width + 7) // 8
+    for index, e in enumerate(db.events):
         lookups += 1
         hits += e.lookup.hit
         heads_memo += len(e.memo_heads)
         dense += e.heads * dense_cycles(dcfg, e.n, e.n).cycles
-        layer = (0 if alone else signature_cycles(cfg, e.n, HIDDEN)) + len(e.memo_heads) * hit_cycles(cfg, e.n, e.n, latency=axi_latency)
+        sig = 0 if alone else signature_cycles(cfg, e.n, HIDDEN)
+        hit = hit_cycles(cfg, e.n, e.n, latency=axi_latency)
+        layer = sig + len(e.memo_heads) * hit
         words = map_words(cfg, e.n, e.n)
         cyc = [cta_cycles(cta, e.n, e.n, kc, qc).cycles for kc, qc in e.clusters]
         total += layer + sum(cyc)
         bound += layer + sum(max(c, words) for c in cyc)
+        ran = iter(zip(cyc, e.clusters))
+        for h in range(e.heads):
+            row = {"request": index // model.config.num_hidden_layers, "layer": e.layer, "head": h, "n": e.n,
+                   "lookup_hit": int(e.lookup.hit), "lookup_cycles": sig if h == 0 else 0}
+            if h in e.memo_heads:
+                row.update(mode="hit", packet_cycles=hit, axi_read_bytes=words * word_bytes,
+                           stream_bytes=e.n * cfg.head_dim * elem_bytes)
+            else:
+                c, (kc, qc) = next(ran)
+                row.update(mode="cta", packet_cycles=c, key_clusters=kc, query_clusters=qc, axi_read_bytes=0,
+                           stream_bytes=3 * e.n * cfg.head_dim * elem_bytes)
+            row["dense_cycles"] = dense_cycles(dcfg, e.n, e.n).cycles
+            packets.append(row)
     cos = (ref * emb).sum(1)
     if alone:
         hits = heads_memo = 0
@@ -111,7 +132,8 @@ def run(cta, texts, cfg, head_mask, tokenizer, ref, axi_latency, alone=False):
             "head_packets_memoized": heads_memo, "head_packets": lookups * 12,
             "mean_cosine": cos.mean().item(), "min_cosine": cos.min().item(),
             "dense_cycles": dense, "cycles": total, "ratio": dense / total, "saved": 1 - total / dense,
-            "cycles_writeback_bound": bound, "ratio_writeback_bound": dense / bound}
+            "cycles_writeback_bound": bound, "ratio_writeback_bound": dense / bound, "packets": packets,
+            "embeddings": emb}
 
 
 def main(argv=None) -> int:
@@ -149,7 +171,9 @@ def main(argv=None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"requests": len(texts), "config": cfg.to_dict(),
-                                         "axi_latency": args.axi_latency, "points": rows}, indent=1) + "\n")
+                                         "axi_latency": args.axi_latency,
+                                         "points": [{k: v for k, v in r.items() if k not in ("packets", "embeddings")}
+                                                    for r in rows]}, indent=1) + "\n")
     return 0
 
 

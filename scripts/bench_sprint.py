@@ -61,6 +61,39 @@ def head_costs(cfg, ints, n, latency):
     return out
 
 
+def replay_rtl(cfg, packets: list[dict], latency: int, name: str) -> list[dict]:
+    """Replay SPRINT packets (dicts: ``name``, ``q``, ``k``, ``v``, ``scale`` per query row,
+    ``theta``) on the RTL of ``cfg`` (verif/sprint/tb_sprint.py ``workload`` case: outputs and
+    fetched/reused counters checked exactly against the golden model) with an AXI memory of
+    ``latency`` cycles per burst. Returns per packet the unit's counters (``cycles``,
+    ``mac_cycles``, ``fetched``, ``reused``), ``model_cycles`` (golden/sprint/cycles.py) and
+    ``dense_cycles`` (the dense unit's model on the same n). Raises AssertionError on a
+    failed run."""
+    from golden.dense import DenseConfig
+    from golden.dense.cycles import dense_cycles
+    from golden.sprint.cycles import sprint_cycles
+    from golden.sprint.model import sprint_int
+    from verif.runner import build, run
+    b = build("sprint", cfg)
+    spec = b.directory / "runs" / name / "sprint_workload.json"
+    spec.parent.mkdir(parents=True, exist_ok=True)
+    spec.write_text(json.dumps({"packets": packets}))
+    res = run(b, "verif.sprint.tb_sprint", testcase="workload", name=name,
+              env={"ATTNFORGE_WORKLOAD": str(spec), "ATTNFORGE_AXI_LATENCY": str(latency)})
+    if res["failed"] or res["tests"] != 1:
+        raise AssertionError(f"sprint workload run failed: {res['failure']}; log: {res['log']}")
+    got_rows = res["report"].get("workload", [])
+    if len(got_rows) != len(packets):
+        raise AssertionError(f"sprint workload reported {len(got_rows)} packets of {len(packets)}; log: {res['log']}")
+    rows = []
+    for pk, got in zip(packets, got_rows):
+        r = sprint_int(pk["q"], pk["k"], pk["v"], pk["scale"], pk["theta"], cfg, return_all=True)
+        n = len(pk["k"])
+        model = sprint_cycles(cfg, r["keep"].tolist(), n_keys=n, latency=latency)
+        rows.append({**got, "model_cycles": model.cycles, "dense_cycles": dense_cycles(DenseConfig(), n, n).cycles})
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--fractions", default="0.2,0.3,0.4,0.5,0.6")
@@ -157,28 +190,15 @@ def main(argv=None) -> int:
 
     if rtl_packets:
         from golden.sprint import SprintConfig
-        from golden.sprint.cycles import sprint_cycles
-        from golden.sprint.model import sprint_int
-        from verif.runner import build, run
-        import tempfile
-        rtl_cfg = SprintConfig()  # the default config: d=32, N=128
-        spec = Path(tempfile.mkdtemp()) / "sprint_workload.json"
-        spec.write_text(json.dumps({"packets": rtl_packets}))
-        b = build("sprint", rtl_cfg)
-        res = run(b, "verif.sprint.tb_sprint", testcase="workload", name="bench-workload",
-                  env={"ATTNFORGE_WORKLOAD": str(spec), "ATTNFORGE_AXI_LATENCY": str(args.latency)})
-        if res["failed"]:
-            print(f"RTL replay failed: {res['failure']} (log {res['log']})")
+        try:
+            rows = replay_rtl(SprintConfig(), rtl_packets, args.latency, "bench-workload")  # default config: d=32, N=128
+        except AssertionError as e:
+            print(f"RTL replay failed: {e}")
             return 1
-        rows = []
-        for pk, got in zip(rtl_packets, res["report"]["workload"]):
-            r = sprint_int(pk["q"], pk["k"], pk["v"], pk["scale"], pk["theta"], rtl_cfg, return_all=True)
-            model = sprint_cycles(rtl_cfg, r["keep"].tolist(), n_keys=len(pk["k"]), latency=args.latency)
-            n = len(pk["k"])
-            dense = dense_cycles(DenseConfig(), n, n).cycles
-            rows.append({**got, "model_cycles": model.cycles, "dense_cycles": dense})
-            print(f"RTL {got['name']} n={n}: {got['cycles']} cycles (model {model.cycles}), dense {dense} "
-                  f"({dense / got['cycles']:.2f}x), fetched {got['fetched']} reused {got['reused']}")
+        for got in rows:
+            print(f"RTL {got['name']} n={got['n']}: {got['cycles']} cycles (model {got['model_cycles']}), dense "
+                  f"{got['dense_cycles']} ({got['dense_cycles'] / got['cycles']:.2f}x), fetched {got['fetched']} "
+                  f"reused {got['reused']}")
         results["rtl"] = rows
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

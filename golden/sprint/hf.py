@@ -49,14 +49,16 @@ def impl_name(fraction: float = DEFAULT_FRACTION, sigma: int = 0, exact: bool = 
 
 
 def sprint_attention(q, k, v, key_mask, softmax_scale, ctx, *, cfg: SprintConfig = HF_CONFIG,
-                     fraction: float = DEFAULT_FRACTION, exact: bool = False):
-    """SPRINT: crossbar pruning with calibrated theta, exact recompute over the survivors."""
+                     fraction: float = DEFAULT_FRACTION, exact: bool = False, thetas: torch.Tensor | None = None):
+    """SPRINT: crossbar pruning with calibrated theta, exact recompute over the survivors.
+    ``thetas [layers, heads]`` replaces the committed calibration of ``fraction`` (e.g. a
+    table calibrated for another ``msb_bits`` with golden.sprint.calibrate)."""
     n, d, heads = k.shape[-2], q.shape[-1], q.shape[1]
     if d != cfg.head_dim:
         raise ValueError(f"{ctx.impl} is configured for head_dim={cfg.head_dim}, the model has {d}.")
     if n > cfg.max_tokens:
         raise ValueError(f"{ctx.impl} holds at most max_tokens={cfg.max_tokens} tokens, got a sequence of {n}.")
-    thetas = _thetas(fraction)
+    thetas = _thetas(fraction) if thetas is None else thetas
     if ctx.layer_idx >= thetas.shape[0] or heads != thetas.shape[1]:
         raise ValueError(f"theta is calibrated for {tuple(thetas.shape)} layers x heads, the model calls layer "
                          f"{ctx.layer_idx} with {heads} heads.")

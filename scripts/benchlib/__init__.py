@@ -26,7 +26,7 @@ from pathlib import Path
 __all__ = ["TECHNIQUES", "adapter", "available"]
 
 #: Report order. ``dense`` is the baseline every ratio is taken against; keep it first.
-TECHNIQUES = ["dense", "reuse", "cta"]
+TECHNIQUES = ["dense", "reuse", "cta", "sprint", "memo", "memo_cta"]
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,12 +14,15 @@ PLOTS = {
     "cycles_vs_fidelity.png": "attention cycles per model pass against dense vs mean embedding cosine, per "
                               "technique, with its Pareto front",
     "dense_utilization.png": "the dense unit's MAC utilization against sequence length n, per lanes config",
-    "fetched_bytes.png": "bytes per model pass per config (SPRINT/MEMO: AXI bytes from the unit's counter; "
-                         "others: operands streamed in)",
+    "fetched_bytes.png": "bytes per model pass per config (SPRINT: K/V bytes fetched over AXI, from the unit's "
+                         "fetched counter; MEMO: map bytes read over AXI, counted on its read port, plus operands "
+                         "streamed in; others: operands streamed in)",
 }
 
 HEADLINE_HEADER = ("technique", "config", "cycles/pass", "vs dense", "MAC util", "mean cos", "min cos",
-                   "NN agree", "bytes/pass", "bytes vs dense")
+                   "NN agree", "bytes/pass", "bytes vs dense", "measured")
+#: ``rtl.source`` -> the "measured" column.
+SOURCES = {"rtl": "RTL", "cycle-model": "cycle model (no RTL)"}
 
 
 def pareto(points: list[dict]) -> set[str]:
@@ -52,7 +55,8 @@ def _row(p: dict) -> tuple[str, ...]:
     return (p["technique"], p["name"], _f(rtl.get("cycles_per_pass"), ",.0f"),
             _f(rtl.get("cycle_ratio"), ".3f"), _f(rtl.get("mac_utilization"), ".1%"),
             _f(fid.get("mean_cosine"), ".4f"), _f(fid.get("min_cosine"), ".4f"), nn,
-            _f(rtl.get("bytes_per_pass"), ",.0f"), _f(rtl.get("bytes_ratio"), ".3f"))
+            _f(rtl.get("bytes_per_pass"), ",.0f"), _f(rtl.get("bytes_ratio"), ".3f"),
+            SOURCES.get(rtl.get("source", "rtl"), "-"))
 
 
 def headline_rows(report: dict) -> list[tuple[str, ...]]:
@@ -83,6 +87,11 @@ def markdown(report: dict) -> str:
         f"`perf` counters. A model pass is a sentence's {s['layers']} layers x {s['heads_per_layer']} heads "
         f"(replayed heads scaled to all), averaged over the sentences; N = {report['max_tokens']}.",
         f"- vs dense: the technique's cycles (bytes) over the dense unit's (default config) on the same packets.",
+        f"- memo and memo_cta replay MEMO's recurring-request stream in order instead of the sentences (MEMO spans "
+        f"requests; memo_cta's cycle model covers all 12 heads); their sections say which requests, and what a pass "
+        f"and the dense baseline are. "
+        f"`measured`: RTL (the unit's counters on Verilator, outputs checked exactly) or cycle model (golden cycle "
+        f"models; memo_cta has no RTL).",
         f"- Pareto: not beaten on both cycles and mean cosine by another config of the technique with the same "
         f"lanes as its default (lanes trade area for cycles; other lanes show -).",
         "",
@@ -95,15 +104,25 @@ def markdown(report: dict) -> str:
         pts = [p for p in report["points"] if p["technique"] == tech["name"]]
         knobs = list(dict.fromkeys(k for p in pts for k in p["knobs"]))
         header = ("config", *knobs, "cycles/pass", "vs dense", "MAC util", "mean cos", "min cos", "NN agree",
-                  "bytes/pass", "Pareto")
+                  "bytes/pass", "Pareto", "measured")
         rows = []
         for p in pts:
             r = _row(p)
             rows.append((p["name"] + (" (default)" if p["default"] and p["name"] != "default" else ""),
-                         *(str(p["knobs"].get(k, "-")) for k in knobs), *r[2:9], {True: "yes", False: "", None: "-"}[p["pareto"]]))
+                         *(str(p["knobs"].get(k, "-")) for k in knobs), *r[2:9], {True: "yes", False: "", None: "-"}[p["pareto"]], r[10]))
+        first = pts[0]["rtl"] if pts and pts[0].get("rtl") else {}
+        notes = []
+        if first.get("source", "rtl") != "rtl":
+            notes.append("**Cycle model, not RTL**: there is no RTL of this combination; cycles and bytes come from "
+                         "the golden cycle models, fidelity from the golden models.")
+        if first.get("workload"):
+            fid = pts[0].get("fidelity") or {}
+            notes.append(f"Workload: {first['workload']}; fidelity on {fid.get('set', 'the same requests')}.")
+        if first.get("baseline"):
+            notes.append(f"vs dense: {first['baseline']}.")
         lines += [f"## {tech['name']}", "", f"{tech['description']}. Unit `{tech['unit']}`; fidelity "
-                  f"implementation per config in bench.json; bytes: {pts[0]['rtl']['bytes_source'] if pts and pts[0].get('rtl') else '-'}.",
-                  "", *_table(header, rows), ""]
+                  f"implementation per config in bench.json; bytes: {first.get('bytes_source', '-')}.",
+                  *([""] + [" ".join(notes)] if notes else []), "", *_table(header, rows), ""]
     lines += ["## Plots", ""]
     for name in report["plots"]:
         lines += [f"![{name}]({name})", "", f"{PLOTS[name]}.", ""]
@@ -129,7 +148,9 @@ def plots(report: dict, out: Path) -> list[str]:
         pts = [p for p in report["points"] if p["technique"] == tech and p.get("rtl") and p.get("fidelity")]
         xs = [p["rtl"]["cycle_ratio"] for p in pts]
         ys = [p["fidelity"]["mean_cosine"] for p in pts]
-        ax.scatter(xs, ys, color=color[tech], label=tech, zorder=3)
+        model = any(p["rtl"].get("source", "rtl") != "rtl" for p in pts)
+        ax.scatter(xs, ys, color=color[tech], label=f"{tech} (cycle model)" if model else tech, zorder=3,
+                   marker="^" if model else "o")
         for p, x, y in zip(pts, xs, ys):
             ax.annotate(p["name"], (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
         front = sorted((p["rtl"]["cycle_ratio"], p["fidelity"]["mean_cosine"]) for p in pts if p["pareto"] is True)

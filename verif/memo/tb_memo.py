@@ -296,3 +296,79 @@ async def vectors(dut):
         assert cycles == expected["cycles"], f"{path}: {cycles} cycles, expected {expected['cycles']}"
         count += 1
     tb.report.add(packets=count)
+
+
+@cocotb.test()
+async def workload(dut):
+    """A request stream in order (scripts/benchlib/memo.py writes it): ATTNFORGE_WORKLOAD holds
+    the head packets (verif/workloads.py; ``sentence`` = request), ATTNFORGE_MEMO_STREAM a JSON
+    file with the ``tau`` and ``mask`` registers, the selective ``head_mask`` [layer][head] and
+    the ``lookups`` in order, each ``request``, ``layer`` (the context), ``n``, ``sig`` (the
+    host's signature) and the golden model's ``answer``. Per lookup: the answer, checked
+    against the golden table and the captured one; then per head, as
+    golden.memo.model.memo_layer_int: a HIT packet on the stored map when the lookup hit and
+    the head is enabled, else a COMPUTE packet that stores its map when a miss allocated. Exact
+    outputs; reports per packet the unit's counters, the AXI bytes read (counted on the read
+    port) and, on a lookup's first packet, the lookup's cycles (request to answer)."""
+    import json
+
+    from verif.dense.packets import Packet
+    from verif.workloads import load_packets
+    stream = json.loads(open(os.environ["ATTNFORGE_MEMO_STREAM"]).read())
+    tb = MemoTB(dut)
+    read_bytes = [0]
+    receive = tb.ram_r.ar_channel.recv
+
+    async def counted():
+        ar = await receive()
+        read_bytes[0] += (int(ar.arlen) + 1) << int(ar.arsize)
+        return ar
+    tb.ram_r.ar_channel.recv = counted  # before the RAM's read loop first awaits an AR (at the first await)
+    await tb.start()
+    c = tb.cfg
+    tb.dut.regs__payload.value = Packer(registers_layout(c)).pack({"tau": stream["tau"], "mask": stream["mask"]})
+    tb.dut.regs__valid.value = 1
+    await tb.clocking.wait(1)
+    tb.dut.regs__valid.value = 0
+    tb.table.write_registers(stream["tau"], stream["mask"])
+
+    groups = {}
+    for p in load_packets(os.environ["ATTNFORGE_WORKLOAD"]):
+        groups.setdefault((p.sentence, p.layer), []).append(p)
+    maps = {}  # (ptr, head) -> (n, map) the RAM holds
+    results, counters = [], {"hits": 0, "stores": 0}
+    for item in stream["lookups"]:
+        n, layer = item["n"], item["layer"]
+        tb.lookups([(int(item["sig"]), n, layer)])
+        await tb.drain()
+        a = tb.answers[-1]
+        assert a == item["answer"], (f"request {item['request']} layer {layer}: answer {a}, the golden model in "
+                                     f"MiniLM gave {item['answer']} ({tb.scoreboard.context})")
+        lookup_cycles = tb.answer.handshakes[-1] - tb.lookup.handshakes[-1] + 1
+        for i, p in enumerate(groups.get((item["request"], layer), [])):
+            assert p.n == n, f"{p.name}: {p.n} tokens, its lookup says {n}"
+            before = read_bytes[0]
+            store = False
+            if a["hit"] and stream["head_mask"][layer][p.head]:
+                held = maps.get((a["ptr"], p.head))
+                assert held is not None and held[0] == n, (
+                    f"{p.name} hits entry {a['ptr']}, whose record holds {held and held[0]} tokens for head {p.head}")
+                await tb.run(lambda: tb.hit(p.v, ptr=a["ptr"], head=p.head, p=held[1]))
+                mode = "hit"
+            else:
+                store = not a["hit"] and bool(a["alloc"])
+                packet = Packet(q=p.q, k=p.k, v=p.v, scale=[p.scale] * n, name=p.name)
+                probs = await tb.run(lambda: tb.compute(packet, ptr=a["ptr"], head=p.head, store=store))
+                if store:
+                    maps[a["ptr"], p.head] = (n, probs)
+                mode = "compute"
+            perf = await tb.read("perf")
+            delta = {k: perf[k] - counters[k] for k in counters}
+            counters = {k: perf[k] for k in counters}
+            assert delta == {"hits": int(mode == "hit"), "stores": int(store)}, f"{p.name}: counters moved by {delta}"
+            results.append({**p.meta(), "mode": mode, "store": int(store), "lookup_hit": a["hit"], "ptr": a["ptr"],
+                            "cycles": perf["cycles"], "mac_cycles": perf["mac_cycles"],
+                            "lookup_cycles": lookup_cycles if i == 0 else 0,
+                            "axi_read_bytes": read_bytes[0] - before})
+    assert not any((await tb.read("errors")).values())
+    tb.report.add(workload=results)
