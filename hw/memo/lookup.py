@@ -228,10 +228,13 @@ class MemoLookup(wiring.Component):
         with m.If(en):
             m.d.sync += [c2[k].eq(c[k]) for k in c] + [c3[k].eq(c2[k]) for k in c]
 
-        def same_set(rec, s, name):
-            sig = Signal(name=f"s{s}_same_{name}")
-            m.d.comb += sig.eq(rec["valid"] & (rec["set"] == sset[s]))
-            return sig
+        # Set and length matches against the request that will be in stage 7 when this one is in
+        # stage s, registered a stage early (stage s - 1 compares with stage 6): eqc[s], leqc[s].
+        eqc = [None, None] + [Signal(name=f"s{s}_same_c") for s in range(2, C)]
+        leqc = [None, None] + [Signal(name=f"s{s}_len_c") for s in range(2, C)]
+        with m.If(en):
+            for s in range(2, C):
+                m.d.sync += [eqc[s].eq(sv[C - 1] & (sset[C - 1] == sset[s - 1])), leqc[s].eq(slen[C - 1] == slen[s - 1])]
 
         # --- stage 1: the words as read ---------------------------------------------------------
         e2_raw = Signal(data.ArrayLayout(entry, W))
@@ -240,34 +243,35 @@ class MemoLookup(wiring.Component):
             m.d.sync += [e2_raw.eq(erd.data), l2_raw.eq(lrd.data)]
 
         # --- stage 2: writes the read missed (c3, c2, c: newest wins), XOR, length matches ----------
+        eq2 = {"c3": Signal(name="s2_same_c3"), "c2": Signal(name="s2_same_c2"), "c": eqc[2]}
+        leq2 = {"c3": Signal(name="s2_len_c3"), "c2": Signal(name="s2_len_c2"), "c": leqc[2]}
+        with m.If(en):  # in stage 1: c2 and c3 of the next cycle are c and c2 now
+            m.d.sync += [eq2["c3"].eq(c2["valid"] & (c2["set"] == sset[1])), leq2["c3"].eq(c2["len"] == slen[1]),
+                         eq2["c2"].eq(c["valid"] & (c["set"] == sset[1])), leq2["c2"].eq(c["len"] == slen[1])]
         x3 = [Signal(S, name=f"s3_x{w}") for w in range(W)]
         valid3 = Signal(W)
         same3 = Signal(W)     # entry length == request length
         lru3 = Signal(P)
-        recs = [c3, c2, c]    # oldest first
-        sames = [same_set(r, 2, n) for r, n in zip(recs, ("c3", "c2", "c"))]
-        lru2 = Signal(P)
+        recs = [(c3, "c3"), (c2, "c2"), (c, "c")]    # oldest first
         lru_sel = l2_raw
-        for r, sm in zip(recs, sames):
-            lru_sel = Mux(sm, r["lru"], lru_sel)
-        m.d.comb += lru2.eq(lru_sel)
+        for r, n in recs:
+            lru_sel = Mux(eq2[n], r["lru"], lru_sel)
         with m.If(en):
-            m.d.sync += lru3.eq(lru2)
+            m.d.sync += lru3.eq(lru_sel)
             for w in range(W):
-                k, n, v = e2_raw[w].key, e2_raw[w].length, e2_raw[w].valid
-                for r, sm in zip(recs, sames):
-                    hit_w = sm & r["alloc"] & r["used"][w]
-                    k, n, v = Mux(hit_w, r["key"], k), Mux(hit_w, r["len"], n), v | hit_w
-                m.d.sync += [x3[w].eq(k ^ skey[2]), valid3[w].eq(v), same3[w].eq(n == slen[2])]
+                k, sm, v = e2_raw[w].key, e2_raw[w].length == slen[2], e2_raw[w].valid
+                for r, n in recs:
+                    hit_w = Signal(name=f"s2_fwd_{n}_{w}")
+                    m.d.comb += hit_w.eq(eq2[n] & r["alloc"] & r["used"][w])
+                    k, sm, v = Mux(hit_w, r["key"], k), Mux(hit_w, leq2[n], sm), v | hit_w
+                m.d.sync += [x3[w].eq(k ^ skey[2]), valid3[w].eq(v), same3[w].eq(sm)]
 
         # Patches of stages 3..5 from stage 7: validity, length match, LRU word; the distance of
         # the allocated way is the distance to stage 7's key (pd[j]: to the request j ahead).
         def patch(s, valid, same, lru):
-            sm = same_set(c, s, "c")
+            sm, len_eq = eqc[s], leqc[s]
             pe = Signal(W, name=f"s{s}_pe")
             m.d.comb += pe.eq(Mux(sm & c_alloc, c_used, 0))
-            len_eq = Signal(name=f"s{s}_len_eq")
-            m.d.comb += len_eq.eq(c["len"] == slen[s])
             nv, ns, nl = Signal(W, name=f"s{s}_pvalid"), Signal(W, name=f"s{s}_psame"), Signal(P, name=f"s{s}_plru")
             m.d.comb += [nv.eq(valid | pe), nl.eq(Mux(sm, c_lru_out, lru))]
             for w in range(W):
@@ -329,8 +333,8 @@ class MemoLookup(wiring.Component):
         le6 = Signal(W)        # distance <= tau
         ple6, plt6 = Signal(W), Signal(W)  # pd[1] <= / < distance of way w
         ptau6 = Signal()       # pd[1] <= tau
-        len_eq6 = Signal()     # length of the request one ahead == this one's
-        same6 = Signal()       # the request one ahead is valid and in this set
+        len_eq6 = leqc[6]      # length of the request one ahead == this one's
+        same6 = eqc[6]         # the request one ahead is valid and in this set
         valid6, cand6, lru6 = Signal(W), Signal(W), Signal(P)
         d6 = [Signal(dist_shape, name=f"s6_d{w}") for w in range(W)]
         pd1_6 = Signal(dist_shape)
@@ -339,8 +343,7 @@ class MemoLookup(wiring.Component):
             m.d.sync += [le6[w].eq(d5[w] <= stau[5]) for w in range(W)]
             m.d.sync += [ple6[w].eq(pd[1] <= d5[w]) for w in range(W)]
             m.d.sync += [plt6[w].eq(pd[1] < d5[w]) for w in range(W)]
-            m.d.sync += [ptau6.eq(pd[1] <= stau[5]), len_eq6.eq(slen[6] == slen[5]),
-                         same6.eq(sv[6] & (sset[6] == sset[5])),
+            m.d.sync += [ptau6.eq(pd[1] <= stau[5]),
                          valid6.eq(nv5), cand6.eq(nv5 & ns5), lru6.eq(nl5), pd1_6.eq(pd[1])]
             m.d.sync += [d6[w].eq(d5[w]) for w in range(W)]
 
