@@ -280,22 +280,19 @@ class MemoLookup(wiring.Component):
 
         # Pairwise distances: pd[j] = popcount(key XOR key of the request j stages ahead), for the
         # requests that write while this one's distances are being computed (j = 1..4), from
-        # stage 3 (keys of stages 4..7) to stage 5.
+        # stage 2 (keys of stages 3..6) to stage 4 (pd4[j]); pd[1] and pd[2] also in stage 5.
         J = C - 3
         split = _levels((S + 1) // 2) // 2  # adder levels in the first popcount stage
-        pd4 = [Signal(dist_shape, name=f"s5_pd{j}") for j in range(J + 1)]  # index j (0 unused)
-        pd_part = []
+        pd4 = [None] + [Signal(dist_shape, name=f"s4_pd{j}") for j in range(1, J + 1)]
+        pd5 = [None] + [Signal(dist_shape, name=f"s5_pd{j}") for j in range(1, 3)]
         for j in range(1, J + 1):
-            parts = _add_levels(_pair_counts(skey[3] ^ skey[3 + j]), split)
-            regs = [Signal(len(p), name=f"s4_pdp{j}_{i}") for i, p in enumerate(parts)]
+            parts = _add_levels(_pair_counts(skey[2] ^ skey[2 + j]), split)
+            regs = [Signal(len(p), name=f"s3_pdp{j}_{i}") for i, p in enumerate(parts)]
             with m.If(en):
                 m.d.sync += [r.eq(p) for r, p in zip(regs, parts)]
-            pd_part.append(regs)
-        for j in range(1, J + 1):
-            total = _add_levels(list(pd_part[j - 1]), 64)[0]
-            with m.If(en):
-                m.d.sync += pd4[j].eq(total)
-        pd = pd4
+                m.d.sync += pd4[j].eq(_add_levels(list(regs), 64)[0])
+        with m.If(en):
+            m.d.sync += [pd5[1].eq(pd4[1]), pd5[2].eq(pd4[2])]
 
         # --- stage 3: popcounts, first half; patch from c (the request 4 ahead: pd[4]) ------------
         pe3, nv3, ns3, nl3 = patch(3, valid3, same3, lru3)
@@ -315,17 +312,20 @@ class MemoLookup(wiring.Component):
         pe4, nv4, ns4, nl4 = patch(4, valid4, same4, lru4)
         dist5 = [Signal(dist_shape, name=f"s5_dist{w}") for w in range(W)]
         valid5, same5, lru5 = Signal(W), Signal(W), Signal(P)
-        ovr5_4, ovr5_3 = Signal(W), Signal(W)
+        ovr5 = Signal(W)     # ways allocated meanwhile: their distance is ovr5_d
+        ovr5_d = [Signal(dist_shape, name=f"s5_ovr_d{w}") for w in range(W)]
         with m.If(en):
-            m.d.sync += [valid5.eq(nv4), same5.eq(ns4), lru5.eq(nl4), ovr5_4.eq(ovr4_4), ovr5_3.eq(pe4)]
+            m.d.sync += [valid5.eq(nv4), same5.eq(ns4), lru5.eq(nl4), ovr5.eq(ovr4_4 | pe4)]
             for w in range(W):
-                m.d.sync += dist5[w].eq(_add_levels(list(part4[w]), 64)[0])
+                m.d.sync += [dist5[w].eq(_add_levels(list(part4[w]), 64)[0]),
+                             ovr5_d[w].eq(Mux(pe4[w], pd4[3], pd4[4]))]
 
-        # --- stage 5: distances after every allocation so far; comparisons ------------------------
+        # --- stage 5: distances; comparisons (the way stage 7 allocates now is patched after
+        # the comparators: the comparisons against pd[2] are made beside them) ---------------------
         pe5, nv5, ns5, nl5 = patch(5, valid5, same5, lru5)
         d5 = [Signal(dist_shape, name=f"s5_d{w}") for w in range(W)]
         for w in range(W):
-            m.d.comb += d5[w].eq(Mux(pe5[w], pd[2], Mux(ovr5_3[w], pd[3], Mux(ovr5_4[w], pd[4], dist5[w]))))
+            m.d.comb += d5[w].eq(Mux(ovr5[w], ovr5_d[w], dist5[w]))
         D = self.DECIDE
         beats = {}
         for i, j in pairs:
@@ -338,14 +338,16 @@ class MemoLookup(wiring.Component):
         valid6, cand6, lru6 = Signal(W), Signal(W), Signal(P)
         d6 = [Signal(dist_shape, name=f"s6_d{w}") for w in range(W)]
         pd1_6 = Signal(dist_shape)
+        pd1, pd2 = pd5[1], pd5[2]
         with m.If(en):
-            m.d.sync += [beats[i, j].eq(d5[i] <= d5[j]) for i, j in pairs]
-            m.d.sync += [le6[w].eq(d5[w] <= stau[5]) for w in range(W)]
-            m.d.sync += [ple6[w].eq(pd[1] <= d5[w]) for w in range(W)]
-            m.d.sync += [plt6[w].eq(pd[1] < d5[w]) for w in range(W)]
-            m.d.sync += [ptau6.eq(pd[1] <= stau[5]),
-                         valid6.eq(nv5), cand6.eq(nv5 & ns5), lru6.eq(nl5), pd1_6.eq(pd[1])]
-            m.d.sync += [d6[w].eq(d5[w]) for w in range(W)]
+            for i, j in pairs:
+                m.d.sync += beats[i, j].eq(Mux(pe5[i], pd2 <= d5[j], Mux(pe5[j], ~(pd2 < d5[i]), d5[i] <= d5[j])))
+            for w in range(W):
+                m.d.sync += [le6[w].eq(Mux(pe5[w], pd2 <= stau[5], d5[w] <= stau[5])),
+                             ple6[w].eq(Mux(pe5[w], pd1 <= pd2, pd1 <= d5[w])),
+                             plt6[w].eq(Mux(pe5[w], pd1 < pd2, pd1 < d5[w])),
+                             d6[w].eq(Mux(pe5[w], pd2, d5[w]))]
+            m.d.sync += [ptau6.eq(pd1 <= stau[5]), valid6.eq(nv5), cand6.eq(nv5 & ns5), lru6.eq(nl5), pd1_6.eq(pd1)]
 
         # --- stage 6: decision (after the previous request, now in stage 7) -----------------------
         pa = Signal(W)   # the way the previous request allocated in this set
