@@ -125,8 +125,10 @@ class MemoLookup(wiring.Component):
     """
 
     LATENCY = LOOKUP_LATENCY
+    #: Popcount stages.
+    POP_STAGES = 3
     #: Stage of the decision (the request in stage DECIDE + 1 has just written its set).
-    DECIDE = 6
+    DECIDE = POP_STAGES + 4
 
     def __init__(self, *, config):
         self._config = config
@@ -178,7 +180,7 @@ class MemoLookup(wiring.Component):
         m.d.comb += self.ready.eq(~clearing)
 
         # --- per-stage request registers (stage s holds what entered it) -----------------------
-        N = self.DECIDE + 2  # stages 1..7
+        N = self.DECIDE + 2  # stages 1 .. DECIDE + 1
         sv = [None] + [Signal(name=f"s{s}_valid") for s in range(1, N)]
         skey = [None] + [Signal(S, name=f"s{s}_key") for s in range(1, N)]
         slen = [None] + [Signal(L, name=f"s{s}_len") for s in range(1, N)]
@@ -279,75 +281,83 @@ class MemoLookup(wiring.Component):
             return pe, nv, ns, nl
 
         # Pairwise distances: pd[j] = popcount(key XOR key of the request j stages ahead), for the
-        # requests that write while this one's distances are being computed (j = 1..4), from
-        # stage 2 (keys of stages 3..6) to stage 4 (pd4[j]); pd[1] and pd[2] also in stage 5.
+        # requests that write while this one's distances are being computed (j = 1 .. C - 3), in
+        # K stages from stage 2 (keys of stages 3 .. C), ready in the last popcount stage.
+        K, CMP, D = self.POP_STAGES, self.DECIDE - 1, self.DECIDE
+        LAST = 2 + K                      # the last popcount stage of the ways
         J = C - 3
-        split = _levels((S + 1) // 2) // 2  # adder levels in the first popcount stage
-        pd4 = [None] + [Signal(dist_shape, name=f"s4_pd{j}") for j in range(1, J + 1)]
-        pd5 = [None] + [Signal(dist_shape, name=f"s5_pd{j}") for j in range(1, 3)]
-        for j in range(1, J + 1):
-            parts = _add_levels(_pair_counts(skey[2] ^ skey[2 + j]), split)
-            regs = [Signal(len(p), name=f"s3_pdp{j}_{i}") for i, p in enumerate(parts)]
-            with m.If(en):
-                m.d.sync += [r.eq(p) for r, p in zip(regs, parts)]
-                m.d.sync += pd4[j].eq(_add_levels(list(regs), 64)[0])
-        with m.If(en):
-            m.d.sync += [pd5[1].eq(pd4[1]), pd5[2].eq(pd4[2])]
+        n_levels = _levels((S + 1) // 2)  # adder levels after the pair counts
+        sched = sorted([n_levels // K + (1 if i < n_levels % K else 0) for i in range(K)], reverse=True)
 
-        # --- stage 3: popcounts, first half; patch from c (the request 4 ahead: pd[4]) ------------
-        pe3, nv3, ns3, nl3 = patch(3, valid3, same3, lru3)
-        part4 = []
-        for w in range(W):
-            parts = _add_levels(_pair_counts(x3[w]), split)
-            regs = [Signal(len(p), name=f"s4_xp{w}_{i}") for i, p in enumerate(parts)]
-            with m.If(en):
-                m.d.sync += [r.eq(p) for r, p in zip(regs, parts)]
-            part4.append(regs)
-        valid4, same4, lru4 = Signal(W), Signal(W), Signal(P)
-        ovr4_4 = Signal(W)   # way allocated by the request that was 4 ahead: its distance is pd[4]
-        with m.If(en):
-            m.d.sync += [valid4.eq(nv3), same4.eq(ns3), lru4.eq(nl3), ovr4_4.eq(pe3)]
+        def popcount_stages(x, first, name):
+            """Popcount of ``x`` in stage ``first`` .. ``first + K - 1``: the registers holding its
+            last partial sums (one value) at stage ``first + K - 1``, and a function giving the
+            total in that stage."""
+            values = _add_levels(_pair_counts(x), sched[0] if K > 1 else 64)
+            for k in range(1, K):
+                regs = [Signal(len(v), name=f"s{first + k}_{name}_p{i}") for i, v in enumerate(values)]
+                with m.If(en):
+                    m.d.sync += [r.eq(v) for r, v in zip(regs, values)]
+                values = _add_levels(regs, sched[k] if k < K - 1 else 64)
+            return values[0]
 
-        # --- stage 4: popcounts, second half; patch from c (3 ahead: pd[3]) -----------------------
-        pe4, nv4, ns4, nl4 = patch(4, valid4, same4, lru4)
-        dist5 = [Signal(dist_shape, name=f"s5_dist{w}") for w in range(W)]
-        valid5, same5, lru5 = Signal(W), Signal(W), Signal(P)
-        ovr5 = Signal(W)     # ways allocated meanwhile: their distance is ovr5_d
-        ovr5_d = [Signal(dist_shape, name=f"s5_ovr_d{w}") for w in range(W)]
+        pdl = [None] + [Signal(dist_shape, name=f"s{LAST}_pd{j}") for j in range(1, J + 1)]
+        pdc = [None] + [Signal(dist_shape, name=f"s{CMP}_pd{j}") for j in range(1, 3)]
         with m.If(en):
-            m.d.sync += [valid5.eq(nv4), same5.eq(ns4), lru5.eq(nl4), ovr5.eq(ovr4_4 | pe4)]
+            for j in range(1, J + 1):
+                m.d.sync += pdl[j].eq(popcount_stages(skey[2] ^ skey[2 + j], 2, f"pd{j}"))
+            m.d.sync += [pdc[1].eq(pdl[1]), pdc[2].eq(pdl[2])]
+
+        # --- popcount stages 3 .. LAST: patches from stage 7 recorded per way (ovr[j]: the way
+        # allocated by the request j ahead, distance pd[j]), applied at the end of LAST ---------------
+        totals = [popcount_stages(x3[w], 3, f"x{w}") for w in range(W)]
+        valid_s, same_s, lru_s, ovr = valid3, same3, lru3, {}
+        for st in range(3, LAST + 1):
+            pe, nv, ns, nl = patch(st, valid_s, same_s, lru_s)
+            ovr = {**ovr, C - st: pe}
+            if st < LAST:
+                valid_s, same_s, lru_s = Signal(W, name=f"s{st + 1}_valid"), Signal(W, name=f"s{st + 1}_same"), \
+                    Signal(P, name=f"s{st + 1}_lru")
+                regs = {j: Signal(W, name=f"s{st + 1}_ovr{j}") for j in ovr}
+                with m.If(en):
+                    m.d.sync += [valid_s.eq(nv), same_s.eq(ns), lru_s.eq(nl)] + [regs[j].eq(ovr[j]) for j in ovr]
+                ovr = regs
+        dc = [Signal(dist_shape, name=f"s{CMP}_d{w}") for w in range(W)]  # after every allocation so far
+        valid_c, same_c, lru_c = Signal(W, name=f"s{CMP}_valid"), Signal(W, name=f"s{CMP}_same"), Signal(P, name=f"s{CMP}_lru")
+        with m.If(en):
+            m.d.sync += [valid_c.eq(nv), same_c.eq(ns), lru_c.eq(nl)]
             for w in range(W):
-                m.d.sync += [dist5[w].eq(_add_levels(list(part4[w]), 64)[0]),
-                             ovr5_d[w].eq(Mux(pe4[w], pd4[3], pd4[4]))]
+                value = totals[w]
+                for j in sorted(ovr, reverse=True):   # the nearest request (smallest j) wins
+                    value = Mux(ovr[j][w], pdl[j], value)
+                m.d.sync += dc[w].eq(value)
 
-        # --- stage 5: distances; comparisons (the way stage 7 allocates now is patched after
-        # the comparators: the comparisons against pd[2] are made beside them) ---------------------
-        pe5, nv5, ns5, nl5 = patch(5, valid5, same5, lru5)
-        d5 = [Signal(dist_shape, name=f"s5_d{w}") for w in range(W)]
-        for w in range(W):
-            m.d.comb += d5[w].eq(Mux(ovr5[w], ovr5_d[w], dist5[w]))
-        D = self.DECIDE
+        # --- stage CMP: comparisons (the way stage 7 allocates now is patched after the
+        # comparators: the comparisons against pd[2] are made beside them) ------------------------
+        pe5, nv5, ns5, nl5 = patch(CMP, valid_c, same_c, lru_c)
+        d5 = dc
         beats = {}
         for i, j in pairs:
-            beats[i, j] = Signal(name=f"s6_beats{i}_{j}")  # way i beats way j (i < j: ties to i)
+            beats[i, j] = Signal(name=f"s{D}_beats{i}_{j}")  # way i beats way j (i < j: ties to i)
         le6 = Signal(W)        # distance <= tau
         ple6, plt6 = Signal(W), Signal(W)  # pd[1] <= / < distance of way w
         ptau6 = Signal()       # pd[1] <= tau
-        len_eq6 = leqc[6]      # length of the request one ahead == this one's
-        same6 = eqc[6]         # the request one ahead is valid and in this set
+        len_eq6 = leqc[D]      # length of the request one ahead == this one's
+        same6 = eqc[D]         # the request one ahead is valid and in this set
         valid6, cand6, lru6 = Signal(W), Signal(W), Signal(P)
-        d6 = [Signal(dist_shape, name=f"s6_d{w}") for w in range(W)]
+        d6 = [Signal(dist_shape, name=f"s{D}_d{w}") for w in range(W)]
         pd1_6 = Signal(dist_shape)
-        pd1, pd2 = pd5[1], pd5[2]
+        pd1, pd2 = pdc[1], pdc[2]
         with m.If(en):
             for i, j in pairs:
                 m.d.sync += beats[i, j].eq(Mux(pe5[i], pd2 <= d5[j], Mux(pe5[j], ~(pd2 < d5[i]), d5[i] <= d5[j])))
             for w in range(W):
-                m.d.sync += [le6[w].eq(Mux(pe5[w], pd2 <= stau[5], d5[w] <= stau[5])),
+                m.d.sync += [le6[w].eq(Mux(pe5[w], pd2 <= stau[CMP], d5[w] <= stau[CMP])),
                              ple6[w].eq(Mux(pe5[w], pd1 <= pd2, pd1 <= d5[w])),
                              plt6[w].eq(Mux(pe5[w], pd1 < pd2, pd1 < d5[w])),
                              d6[w].eq(Mux(pe5[w], pd2, d5[w]))]
-            m.d.sync += [ptau6.eq(pd1 <= stau[5]), valid6.eq(nv5), cand6.eq(nv5 & ns5), lru6.eq(nl5), pd1_6.eq(pd1)]
+            m.d.sync += [ptau6.eq(pd1 <= stau[CMP]), valid6.eq(nv5), cand6.eq(nv5 & ns5), lru6.eq(nl5),
+                         pd1_6.eq(pd1)]
 
         # --- stage 6: decision (after the previous request, now in stage 7) -----------------------
         pa = Signal(W)   # the way the previous request allocated in this set
