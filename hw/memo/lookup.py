@@ -89,29 +89,32 @@ def _oldest(m, lru, pairs, ways):
 
 class MemoLookup(wiring.Component):
     """Set-associative signature table: E entries in E/W sets of W ways. One request is
-    accepted per cycle; a request accepted at cycle t answers at t + LOOKUP_LATENCY (8); the
+    accepted per cycle; a request accepted at cycle t answers at t + LOOKUP_LATENCY (9); the
     pipeline stalls as a unit while the answer is not taken. After reset the engine clears the
     table, one set per cycle (E/W cycles, ``i.ready`` low), before it accepts requests.
 
     Memories: one word per set of W entries (``valid``, ``key``, ``length``; written per way,
     only the way a miss allocates) and one word per set of LRU pair bits (:func:`lru_pairs`),
-    both read in stage 0 and written by the request in stage 7.
+    both read in stage 0 and written by the request in stage C = DECIDE + 1 (8).
 
-    Stages (every stage takes the set state the request in stage 7 leaves behind when it is
+    Stages (every stage takes the set state the request in stage C leaves behind when it is
     in the same set, so each request sees the table after every earlier request, exactly as
     the golden table does; no stalls):
 
-    0. accept, salt, set index, read the set (no read-through of the write in the same cycle);
+    0. accept, salt, set index, read the set (read-before-write: a write in the same cycle is
+       forwarded later, in stage 2);
     1. the set word as read (block RAM output straight into registers);
-    2. patched by the writes the read missed (stage 7 now, and the two requests that were in
-       stage 7 in the two cycles before), ``key XOR entry key`` per way, length matches;
-    3. popcounts, first half (also of the key XOR the keys of the four requests ahead);
-    4. popcounts, second half;
-    5. distances (the ways that requests ahead allocated meanwhile take the distance to that
-       request's key), pairwise distance comparisons, ``<= tau``;
-    6. decision: best way / hit, LRU victim, after the previous request's allocation and LRU
-       update (the one-cycle loop: a few LUT levels on precomputed comparisons);
-    7. answer (distance of the best way, pointer), memory writes, counters;
+    2. patched by the writes the read missed (stage C now, and the two requests that were in
+       stage C in the two cycles before; newest wins), ``key XOR entry key`` per way, length
+       matches; the pairwise popcounts pd[j] of the key XOR the keys of the requests j = 1..5
+       stages ahead start here;
+    3-5. popcounts (POP_STAGES); a way allocated meanwhile by the request j ahead is recorded
+       and takes pd[j] at the end of stage 5;
+    6. pairwise distance comparisons and ``<= tau``; the way stage C allocates now is patched
+       after the comparators (the comparisons against pd[2] are made beside them);
+    7. decision (DECIDE): best way / hit, LRU victim, after the allocation and LRU update of
+       the request one ahead (the one-cycle loop: selects among precomputed comparisons);
+    8. answer (distance of the best way, pointer), memory writes, counters;
     then the answer register (``o``).
 
     Members:
