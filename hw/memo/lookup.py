@@ -162,9 +162,9 @@ class MemoLookup(wiring.Component):
         m.submodules.entries = entries = Memory(shape=data.ArrayLayout(entry, W), depth=cfg.sets, init=[])
         m.submodules.lrus = lrus = Memory(shape=P, depth=cfg.sets, init=[])
         ewr = entries.write_port(granularity=1)
-        erd = entries.read_port()
+        erd = entries.read_port(transparent_for=(ewr,))
         lwr = lrus.write_port()
-        lrd = lrus.read_port()
+        lrd = lrus.read_port(transparent_for=(lwr,))
 
         # Runtime registers (reset values from the config).
         tau = Signal(range(S + 1), init=cfg.tau)
