@@ -101,8 +101,9 @@ class MemoLookup(wiring.Component):
     in the same set, so each request sees the table after every earlier request, exactly as
     the golden table does; no stalls):
 
-    0. accept, salt, set index, read the set (read-before-write: a write in the same cycle is
-       forwarded later, in stage 2);
+    0. accept, salt, set index, read the set (the write of the same cycle reads through;
+       stage 2 applies it again, which changes nothing: the read ports' collision order does
+       not matter, transparent is what Yosys maps fastest);
     1. the set word as read (block RAM output straight into registers);
     2. patched by the writes the read missed (stage C now, and the two requests that were in
        stage C in the two cycles before; newest wins), ``key XOR entry key`` per way, length
