@@ -25,8 +25,10 @@ from .config import MemoConfig
 
 __all__ = ["LOOKUP_LATENCY", "lookup_cycles", "map_words", "hit_cycles", "miss_cycles", "signature_cycles"]
 
-#: Request handshake -> answer valid (set read, distance compare, best-way select / LRU update).
-LOOKUP_LATENCY = 3
+#: Request handshake -> answer valid: set read (2 cycles), the read-after-write patches and the
+#: XOR (1), the popcounts (3), the distance comparisons (1), best-way select / LRU update (1),
+#: the answer (1). Back-to-back lookups to one set are forwarded, never stalled.
+LOOKUP_LATENCY = 9
 
 
 def lookup_cycles(requests: int) -> int:

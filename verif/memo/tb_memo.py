@@ -269,7 +269,7 @@ async def errors_and_reset(dut):
 async def vectors(dut):
     """Committed golden vectors (ATTNFORGE_VECTORS) on the lookup ports: each is a reset, a
     register write, then back-to-back lookups; every answer equals the file's and the run
-    takes its cycles (lookups + 3)."""
+    takes its cycles (lookups + LOOKUP_LATENCY)."""
     import json
 
     from verif.vectors import load_vector

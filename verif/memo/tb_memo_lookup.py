@@ -4,7 +4,8 @@ Drivers on ``i`` (lookups) and ``regs`` (tau/mask writes), a monitor on ``o``. T
 agent applies each accepted request to the golden table in handshake order (a register write
 in the same cycle as a lookup applies after it, as in the hardware) and queues the expected
 answer; the scoreboard compares hit, dist, ptr, alloc and evict of every answer. Unstalled
-runs also check the latency (answer handshake = request handshake + 3) of every request.
+runs also check the latency (answer handshake = request handshake + LOOKUP_LATENCY) of every
+request.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import os
 
 import cocotb
 
+from golden.memo.cycles import LOOKUP_LATENCY
 from golden.memo.table import MemoTable
 from hw.memo import MemoLookup, registers_layout, request_layout, response_layout
 from verif.kit import Clocking, Packer, Scoreboard, StreamDriver, StreamMonitor
 from verif.kit.env import Report, load_config, rng, seed
 
-LATENCY = 3
+LATENCY = LOOKUP_LATENCY
 
 
 class _Model:
@@ -167,7 +169,7 @@ async def model_random(dut):
 @cocotb.test()
 async def back_to_back(dut):
     """Unstalled, one request per cycle into few sets (every request forwards from the one
-    before): answers exact, each exactly 3 cycles after its request, one per cycle."""
+    before): answers exact, each exactly LOOKUP_LATENCY cycles after its request, one per cycle."""
     tb = LookupTB(dut)
     await tb.start()
     r, c = rng(11), tb.cfg

@@ -1,6 +1,6 @@
 """Golden vectors of the MEMO unit's lookup engine: one file is a sequence of lookups on a
 cleared table after one register write (tau, mask), with every answer and the cycle count of
-the back-to-back run (lookups + 3). They run on the ``memo`` unit's lookup ports (the engine
+the back-to-back run (lookups + LOOKUP_LATENCY). They run on the ``memo`` unit's lookup ports (the engine
 inside it is the ``memo_lookup`` unit, which verif/memo/tb_memo_lookup.py tests alone)."""
 
 from __future__ import annotations
