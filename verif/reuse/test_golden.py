@@ -16,6 +16,7 @@ from golden.dense.cycles import dense_cycles
 from golden.reuse import (ReuseConfig, compute_quantized, group_float, group_int, map_float, map_int,
                           reuse_int, reuse_quantized)
 from golden.reuse.cycles import compute_cycles, reuse_cycles
+from golden.timing import ws_latency
 from verif.runner import ROOT
 
 SEED = 4321
@@ -96,11 +97,13 @@ def test_compute_mode_with_dense_weighted_sum_is_the_dense_unit():
 
 def test_reuse_cycles_closed_form_one_probability_per_cycle():
     """With d / ws_lanes = 1 the map streams one probability per cycle after the values:
-    n loads, 2 cycles to start the map buffer, n_rows * n probabilities, 5 to the output."""
+    n loads, 2 cycles to start the map buffer, n_rows * n probabilities, then the last one's
+    chunk and the weighted sum's pipeline (golden.timing.ws_latency) to the output."""
     cfg = ReuseConfig()  # d=32, 16 lanes * 2
     assert cfg.ws_chunks == 1
+    drain = cfg.ws_chunks + ws_latency(cfg.formats)
     for n, rows in ((1, 1), (5, 5), (20, 7), (128, 128)):
-        assert reuse_cycles(cfg, n, rows).cycles == n + 2 + rows * n + 5
+        assert reuse_cycles(cfg, n, rows).cycles == n + 2 + rows * n + drain
         assert reuse_cycles(cfg, n, rows).mac_cycles == rows * n * cfg.chunks
 
 

@@ -145,9 +145,11 @@ def test_cycle_model_counts_and_trends():
     c_many = sprint_cycles(cfg, many["keep"].tolist(), n_keys=64, latency=5)
     assert c_few.mac_cycles == 2 * 64 * cfg.chunks and c_many.mac_cycles == 2 * 64 * 64 * cfg.chunks
     assert c_few.cycles < c_many.cycles
-    # everything kept and reused: within 15% of the dense pipeline after the first query's fetches
+    # everything kept and reused: within 25% of the dense pipeline after the first query's
+    # fetches. SPRINT runs each query as a packet of its own through the stages, so every query
+    # pays their fill latency, which grew with the Fmax pipelining (was within 15% before).
     dense = dense_cycles(DenseConfig(max_tokens=64), 64, 64).cycles
-    assert c_many.cycles < 1.15 * dense + 64 * 8 + 100, (c_many.cycles, dense)
+    assert c_many.cycles < 1.25 * dense + 64 * 8 + 100, (c_many.cycles, dense)
     assert (c_many.fetched, c_many.reused) == (64, 63 * 64)
 
 
