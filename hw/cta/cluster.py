@@ -2,7 +2,6 @@
 
 from amaranth import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -16,6 +15,10 @@ from golden.timing import hasher_latency
 from ..common import Hasher
 
 __all__ = ["Clusterer", "cluster_input_layout", "centroid_layout"]
+
+#: The sums and the vector buffer are shallow (C rows, a few dozen tokens) but wide: in LUT RAM
+#: every address bit would fan out to hundreds of cells, so they are asked for as block RAM.
+BLOCK_RAM = {"ram_style": "block"}
 
 
 def _vector(cfg):
@@ -130,19 +133,25 @@ class Clusterer(wiring.Component):
 
         # --- Input: tokens into the hasher; their vectors (and values) wait in a FIFO beside it
         # until the sums stage (in order; never full: it holds every token in flight). ---
-        fifo_width = d * w * (2 if values else 1)
-        m.submodules.fifo = fifo = SyncFIFO(width=fifo_width, depth=hasher_latency(cfg.lanes) + D + SUMS_STAGES + 6)
+        vec_width = d * w * (2 if values else 1)
+        buf_depth = 1 << clog2(hasher_latency(cfg.lanes) + D + 6)
+        m.submodules.vbuf = vbuf = Memory(shape=unsigned(vec_width), depth=buf_depth, init=[], attrs=BLOCK_RAM)
+        buf_wr, buf_rd = vbuf.write_port(), vbuf.read_port()
+        buf_in, buf_out = Signal(range(buf_depth)), Signal(range(buf_depth))
+        buf_level = Signal(range(buf_depth + 1))
         in_ok = Signal()
-        m.d.comb += in_ok.eq(accepting & fifo.w_rdy)
+        m.d.comb += in_ok.eq(accepting & (buf_level < buf_depth))
         if values:
-            m.d.comb += fifo.w_data.eq(Cat(self.i.payload.data.as_value(), self.i.payload.value.as_value()))
+            m.d.comb += buf_wr.data.eq(Cat(self.i.payload.data.as_value(), self.i.payload.value.as_value()))
         else:
-            m.d.comb += fifo.w_data.eq(self.i.payload.data.as_value())
+            m.d.comb += buf_wr.data.eq(self.i.payload.data.as_value())
         m.d.comb += [hasher.i.valid.eq(self.i.valid & in_ok), hasher.i.payload.data.eq(self.i.payload.data),
                      hasher.i.payload.last.eq(self.i.payload.last),
                      self.i.ready.eq(in_ok & hasher.i.ready)]
         took = self.i.valid & self.i.ready
-        m.d.comb += fifo.w_en.eq(took)
+        m.d.comb += [buf_wr.addr.eq(buf_in), buf_wr.en.eq(took)]
+        with m.If(took):
+            m.d.sync += buf_in.eq(buf_in + 1)
         if self._scale:
             scale = Signal(fmt.scale_bits)
             first_in = Signal(init=1)
@@ -263,11 +272,11 @@ class Clusterer(wiring.Component):
 
         # --- Sums: A (D+1) read issued, B (D+2) read data registered, C (D+3) add and write. ---
         row = data.StructLayout({"sum": data.ArrayLayout(unsigned(s_bits), d), "count": unsigned(n_bits)})
-        m.submodules.sums = sums = Memory(shape=row, depth=c_max, init=[])
+        m.submodules.sums = sums = Memory(shape=row, depth=c_max, init=[], attrs=BLOCK_RAM)
         s_wr, s_rd = sums.write_port(), sums.read_port()
         if values:
             vrow = data.ArrayLayout(unsigned(s_bits), d)
-            m.submodules.vsums = vsums = Memory(shape=vrow, depth=c_max, init=[])
+            m.submodules.vsums = vsums = Memory(shape=vrow, depth=c_max, init=[], attrs=BLOCK_RAM)
             v_wr, v_rd = vsums.write_port(), vsums.read_port()
         m.submodules.map = cmap = Memory(shape=unsigned(cid_bits), depth=n_max, init=[])
         map_wr, map_rd = cmap.write_port(), cmap.read_port(domain="comb")
@@ -288,8 +297,12 @@ class Clusterer(wiring.Component):
         w2_v, w2_cid, w2_row = Signal(), Signal(cid_bits), Signal(row)
         match1 = _reg(m, c["cv"] & (c_cid == b_cid), "match1")     # becomes w1 next cycle
         match2 = _reg(m, w1_v & (w1_cid == b_cid), "match2")        # becomes w2 next cycle
-        m.d.comb += fifo.r_en.eq(b["pv"])
-        vec = _reg(m, fifo.r_data, "c_vec", unsigned(fifo_width))
+        # The token's vector: read from the buffer in A (every token, dropped ones too), registered in C.
+        m.d.comb += [buf_rd.addr.eq(buf_out), buf_rd.en.eq(1)]
+        with m.If(a["pv"]):
+            m.d.sync += buf_out.eq(buf_out + 1)
+        m.d.sync += buf_level.eq(buf_level + took - a["pv"])
+        vec = _reg(m, buf_rd.data, "c_vec", unsigned(vec_width))
         q_row = _reg(m, s_rd.data, "c_row", row)
         top = 1 << (w - 1)
 
