@@ -1,18 +1,24 @@
 """CTA token clustering unit: hash, cluster table, centroid sums and counts, rounded division."""
 
-from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from golden.config import clog2
+from golden.cta.cycles import (ARGMIN_LEVELS_PER_STAGE, POPCOUNT_BITS_PER_STAGE, SUMS_STAGES, argmin_stages,
+                               decide_latency, dist_stages)
+from golden.cta.divide import biased_sum_bits, count_bits
 from golden.numerics import log2_lut
 from golden.timing import hasher_latency
 
 from ..common import Hasher
 
 __all__ = ["Clusterer", "cluster_input_layout", "centroid_layout"]
+
+#: The sums and the vector buffer are shallow (C rows, a few dozen tokens) but wide: in LUT RAM
+#: every address bit would fan out to hundreds of cells, so they are asked for as block RAM.
+BLOCK_RAM = {"ram_style": "block"}
 
 
 def _vector(cfg):
@@ -43,35 +49,43 @@ def centroid_layout(cfg, *, values: bool, scale: bool) -> data.StructLayout:
     return data.StructLayout(fields)
 
 
-def _popcount(value, bits):
-    return sum(value[b] for b in range(bits))
+def _popcount(bits):
+    """Balanced adder tree over single bits."""
+    values = [bits[b] for b in range(len(bits))]
+    while len(values) > 1:
+        values = [values[i] + values[i + 1] if i + 1 < len(values) else values[i] for i in range(0, len(values), 2)]
+    return values[0]
 
 
-def _argmin(items):
-    """Balanced tree over ``(distance, index)`` pairs; ties keep the left (lower) index."""
-    while len(items) > 1:
-        nxt = []
-        for i in range(0, len(items), 2):
-            if i + 1 == len(items):
-                nxt.append(items[i])
-                continue
-            (da, ia), (db, ib) = items[i], items[i + 1]
-            right = db < da
-            nxt.append((Mux(right, db, da), Mux(right, ib, ia)))
-        items = nxt
-    return items[0]
+def _reg(m, value, name, shape=None):
+    reg = Signal(shape if shape is not None else value.shape(), name=name)
+    m.d.sync += reg.eq(value)
+    return reg
 
 
 class Clusterer(wiring.Component):
     """Clusters one side's tokens (golden.cta.model: first-appearance order, nearest-hash rule
     once C clusters are open) and emits the rounded centroids.
 
-    COLLECT: tokens enter the shared :class:`hw.common.Hasher` (d/L cycles each); the cycle a
-    hash comes out, the token joins its cluster: its vector (and ``value``) is added to the
-    cluster's sums, its count incremented, and ``map[position]`` records the cluster. EMIT (from
-    the cycle after the last token): one centroid per cycle, ``floor((2 S + n) / (2 n))`` on d
-    dividers, with ``bias = LOG2_LUT[n]``. Then, with ``hold``, the map stays readable until
-    ``release``; input is taken again once the unit is back in COLLECT.
+    Pipelined for Fmax (golden.cta.cycles documents the stages and their latencies):
+
+    COLLECT: tokens enter the shared :class:`hw.common.Hasher` (d/L cycles each); each token's
+    vector (and ``value``) waits in a FIFO beside it. From the cycle its hash is taken, a
+    token's Hamming distance to every table entry is computed and registered, an argmin tree
+    (one level per stage, ties to the lower index; distance 0 is an exact hit) finds the
+    nearest entry of the table as it was when the hash arrived, and the decide stage picks the
+    cluster: a hit, else the cluster of a token still in flight with the same hash, else a new
+    cluster while fewer than C are open, else the nearest among the table and the clusters
+    opened by the tokens in flight (forwarding: a token's search needs the table after the
+    previous token). The table and ``map[position]`` are written there. Then the sums (a
+    block RAM of C rows: d biased sums and the count; values in a second one) are read, the
+    read data registered, and the token added and written back, with the two writes still in
+    flight forwarded to the add.
+
+    EMIT (from the cycle after the last token's sums are written): one centroid per cycle
+    through a pipeline: read, register, add ``floor(n/2)``, W restoring-division stages
+    (golden.cta.divide), with ``bias = LOG2_LUT[n]``. Then, with ``hold``, the map stays
+    readable until ``release``; input is taken again once the unit is back in COLLECT.
 
     Members:
         i: ``In(stream.Signature(cluster_input_layout))`` tokens of a packet.
@@ -101,28 +115,43 @@ class Clusterer(wiring.Component):
     def elaborate(self, platform):
         cfg, fmt = self._config, self._config.formats
         w, d, n_max, c_max, hb = fmt.data_bits, cfg.head_dim, cfg.max_tokens, cfg.max_clusters, cfg.hash_bits
+        values = self._values
         m = Module()
         m.submodules.hasher = hasher = Hasher(dim=d, data_width=w, lanes=cfg.lanes, bits=hb, seed=cfg.seed)
+
+        D = decide_latency(cfg)            # hash taken (stage 0) -> decided (stage D)
+        n_dist = dist_stages(hb)
+        last_stage = D + SUMS_STAGES       # stage C: add and write
+        cid_bits = max(1, clog2(c_max))
+        dist_bits = (hb + 1).bit_length()
+        far = (1 << dist_bits) - 1         # distance of an empty table entry: beyond any real one
+        s_bits, n_bits = biased_sum_bits(w, n_max), count_bits(n_max)
 
         COLLECT, EMIT, HOLD = 0, 1, 2
         state = Signal(2, init=COLLECT)
         accepting = Signal(init=1)   # input gate: closed from a packet's last token to COLLECT again
 
-        # --- Input: tokens into the hasher; values wait in a FIFO beside it (in order). ---
+        # --- Input: tokens into the hasher; their vectors (and values) wait in a FIFO beside it
+        # until the sums stage (in order; never full: it holds every token in flight). ---
+        vec_width = d * w * (2 if values else 1)
+        buf_depth = 1 << clog2(hasher_latency(cfg.lanes) + D + 6)
+        m.submodules.vbuf = vbuf = Memory(shape=unsigned(vec_width), depth=buf_depth, init=[], attrs=BLOCK_RAM)
+        buf_wr, buf_rd = vbuf.write_port(), vbuf.read_port()
+        buf_in, buf_out = Signal(range(buf_depth)), Signal(range(buf_depth))
+        buf_level = Signal(range(buf_depth + 1))
         in_ok = Signal()
-        if self._values:
-            depth = hasher_latency(cfg.lanes) + 4
-            m.submodules.fifo = fifo = SyncFIFO(width=d * w, depth=depth)
-            m.d.comb += in_ok.eq(accepting & fifo.w_rdy)
-            m.d.comb += fifo.w_data.eq(self.i.payload.value.as_value())
+        m.d.comb += in_ok.eq(accepting & (buf_level < buf_depth))
+        if values:
+            m.d.comb += buf_wr.data.eq(Cat(self.i.payload.data.as_value(), self.i.payload.value.as_value()))
         else:
-            m.d.comb += in_ok.eq(accepting)
+            m.d.comb += buf_wr.data.eq(self.i.payload.data.as_value())
         m.d.comb += [hasher.i.valid.eq(self.i.valid & in_ok), hasher.i.payload.data.eq(self.i.payload.data),
                      hasher.i.payload.last.eq(self.i.payload.last),
                      self.i.ready.eq(in_ok & hasher.i.ready)]
         took = self.i.valid & self.i.ready
-        if self._values:
-            m.d.comb += fifo.w_en.eq(took)
+        m.d.comb += [buf_wr.addr.eq(buf_in), buf_wr.en.eq(took)]
+        with m.If(took):
+            m.d.sync += buf_in.eq(buf_in + 1)
         if self._scale:
             scale = Signal(fmt.scale_bits)
             first_in = Signal(init=1)
@@ -133,110 +162,260 @@ class Clusterer(wiring.Component):
         with m.If(took & self.i.payload.last):
             m.d.sync += accepting.eq(0)
 
-        # --- Cluster table, counts, sums. ---
-        table = Array(Signal(hb, name=f"hash{j}") for j in range(c_max))
-        counts = Array(Signal(range(n_max + 1), name=f"count{j}") for j in range(c_max))
+        # --- Cluster table (registers: C hashes with valid bits, written at slot = one-hot n_open). ---
+        table = [Signal(hb, name=f"hash{j}") for j in range(c_max)]
+        tvalid = Signal(c_max)
+        slot = Signal(c_max + 1, init=1)          # one-hot n_open
         n_open = Signal(range(c_max + 1))
-        sum_shape = data.ArrayLayout(signed(w + clog2(n_max + 1) + 1), d)
-        m.submodules.sums = sums = Memory(shape=sum_shape, depth=c_max, init=[])
-        s_wr, s_rd = sums.write_port(), sums.read_port(domain="comb")
-        if self._values:
-            m.submodules.vsums = vsums = Memory(shape=sum_shape, depth=c_max, init=[])
-            v_wr, v_rd = vsums.write_port(), vsums.read_port(domain="comb")
-        cid_bits = max(1, clog2(c_max))
+        full = Signal()
+
+        # --- Stage 0: the hash is taken. Per-stage token fields travel in a shift register. ---
+        m.d.comb += hasher.o.ready.eq(state == COLLECT)
+        take = hasher.o.valid & hasher.o.ready
+        pos = Signal(range(n_max + 1))            # tokens clustered so far
+        room = pos < n_max
+        m.d.comb += self.overflow.eq(take & ~room)
+        with m.If(take & room):
+            m.d.sync += pos.eq(pos + 1)
+        fields = {"cv": take & room, "pv": take, "last": hasher.o.payload.token.last,
+                  "hash": hasher.o.payload.hash, "pos": pos[:max(1, clog2(n_max))]}
+        stages = [fields]
+        for s in range(1, last_stage + 1):
+            stages.append({k: _reg(m, v, f"p{s}_{k}") for k, v in stages[-1].items()})
+        h0 = hasher.o.payload.hash
+
+        def distance(a, b, valid, name):
+            """Hamming distance (``far`` when not ``valid``), registered over n_dist stages."""
+            x = a ^ b
+            groups = [_popcount(x[g:g + POPCOUNT_BITS_PER_STAGE]) for g in range(0, hb, POPCOUNT_BITS_PER_STAGE)]
+            if n_dist == 1:
+                return _reg(m, Mux(valid, groups[0], far), f"{name}_d", unsigned(dist_bits))
+            parts = [_reg(m, g, f"{name}_g{i}") for i, g in enumerate(groups)]
+            ok = _reg(m, valid, f"{name}_ok")
+            return _reg(m, Mux(ok, sum(parts), far), f"{name}_d", unsigned(dist_bits))
+
+        # Distances to the table as it is in stage 0, and to the tokens in flight (stages 1..D:
+        # their decisions, and the clusters they may open, are not in the table yet).
+        leaves = [(distance(table[j], h0, tvalid[j], f"dist{j}"), Const(j, cid_bits)) for j in range(c_max)]
+        fwd_dist = {s: distance(stages[s]["hash"], h0, stages[s]["cv"], f"fwd{s}") for s in range(1, D + 1)}
+
+        # Argmin tree: ties keep the left (lower) index; a register every ARGMIN_LEVELS_PER_STAGE levels.
+        items, level, stage = leaves, 0, n_dist
+        while len(items) > 1:
+            nxt = []
+            for i in range(0, len(items), 2):
+                if i + 1 == len(items):
+                    nxt.append(items[i])
+                    continue
+                (da, ia), (db, ib) = items[i], items[i + 1]
+                right = db < da
+                nxt.append((Mux(right, db, da), Mux(right, ib, ia)))
+            items, level = nxt, level + 1
+            if level % ARGMIN_LEVELS_PER_STAGE == 0 or len(items) == 1:
+                stage += 1
+                items = [(_reg(m, dd, f"am{stage}_d{i}", unsigned(dist_bits)), _reg(m, ii, f"am{stage}_i{i}", unsigned(cid_bits)))
+                         for i, (dd, ii) in enumerate(items)]
+        assert stage == D - 1, (stage, D)
+        best_d, best_i = items[0]
+        for s in fwd_dist:     # keep the in-flight distances aligned with the tree
+            for t in range(n_dist, D - 1):
+                fwd_dist[s] = _reg(m, fwd_dist[s], f"fwd{s}_p{t + 1}")
+
+        # Compare stage (D - 1): the tree's best against the tokens in flight, and those among themselves.
+        hit_t = _reg(m, best_d == 0, "hit_t")
+        idx_t = _reg(m, best_i, "idx_t")
+        window = list(range(1, D + 1))     # s: the token s stages ahead, decided s cycles earlier
+        same = {s: _reg(m, fwd_dist[s] == 0, f"same{s}") for s in window}
+        below_t = {s: _reg(m, fwd_dist[s] < best_d, f"below{s}") for s in window}
+        beats = {}
+        for s in window:
+            for r in window:
+                if r != s:   # s beats r: nearer, or as near and opened earlier (older: larger s)
+                    cmp = fwd_dist[s] < fwd_dist[r] if r > s else fwd_dist[s] <= fwd_dist[r]
+                    beats[s, r] = _reg(m, cmp, f"beats{s}_{r}")
+
+        # Decide stage (D). hist[s]: the decision made s cycles ago (valid, opened, cluster).
+        hist_v = {s: Signal(name=f"hist{s}_v") for s in window}
+        hist_n = {s: Signal(name=f"hist{s}_new") for s in window}
+        hist_c = {s: Signal(cid_bits, name=f"hist{s}_cid") for s in window}
+        for s in window[1:]:
+            m.d.sync += [hist_v[s].eq(hist_v[s - 1]), hist_n[s].eq(hist_n[s - 1]), hist_c[s].eq(hist_c[s - 1])]
+        tok = stages[D]
+        fwd_hit = Signal()
+        fwd_cid = Signal(cid_bits)
+        m.d.comb += [fwd_hit.eq(Cat(*[same[s] for s in window]).any()),
+                     fwd_cid.eq(_or([Mux(same[s], hist_c[s], 0) for s in window]))]   # all equal
+        opened = {s: hist_v[s] & hist_n[s] for s in window}
+        wins = {}
+        for s in window:
+            ok = opened[s] & below_t[s]
+            for r in window:
+                if r != s:
+                    ok = ok & (~opened[r] | beats[s, r])
+            wins[s] = Signal(name=f"wins{s}")
+            m.d.comb += wins[s].eq(ok)
+        nearest = Signal(cid_bits)
+        any_win = Cat(*[wins[s] for s in window]).any()
+        m.d.comb += nearest.eq(_or([Mux(wins[s], hist_c[s], 0) for s in window] + [Mux(any_win, 0, idx_t)]))
+        new = Signal()
+        cid = Signal(cid_bits)
+        m.d.comb += [new.eq(~hit_t & ~fwd_hit & ~full),
+                     cid.eq(Mux(hit_t, idx_t, Mux(fwd_hit, fwd_cid, Mux(~full, n_open, nearest))))]
+        decided = tok["cv"]
+        m.d.sync += [hist_v[1].eq(decided), hist_n[1].eq(decided & new), hist_c[1].eq(cid)]
+        with m.If(decided & new):
+            m.d.sync += [slot.eq(slot << 1), n_open.eq(n_open + 1), full.eq(slot[c_max - 1]),
+                         tvalid.eq(tvalid | slot[:c_max])]
+            for j in range(c_max):
+                with m.If(slot[j]):
+                    m.d.sync += table[j].eq(tok["hash"])
+
+        # --- Sums: A (D+1) read issued, B (D+2) read data registered, C (D+3) add and write. ---
+        row = data.StructLayout({"sum": data.ArrayLayout(unsigned(s_bits), d), "count": unsigned(n_bits)})
+        m.submodules.sums = sums = Memory(shape=row, depth=c_max, init=[], attrs=BLOCK_RAM)
+        s_wr, s_rd = sums.write_port(), sums.read_port()
+        if values:
+            vrow = data.ArrayLayout(unsigned(s_bits), d)
+            m.submodules.vsums = vsums = Memory(shape=vrow, depth=c_max, init=[], attrs=BLOCK_RAM)
+            v_wr, v_rd = vsums.write_port(), vsums.read_port()
         m.submodules.map = cmap = Memory(shape=unsigned(cid_bits), depth=n_max, init=[])
         map_wr, map_rd = cmap.write_port(), cmap.read_port(domain="comb")
         m.d.comb += [map_rd.addr.eq(self.map_addr), self.map_data.eq(map_rd.data)]
 
-        h = hasher.o.payload.hash
-        token = hasher.o.payload.token.data
-        m.d.comb += hasher.o.ready.eq(state == COLLECT)
-        take = hasher.o.valid & hasher.o.ready
-        if self._values:
-            m.d.comb += fifo.r_en.eq(take)
+        a_cid = _reg(m, cid, "a_cid")
+        a_new = _reg(m, new, "a_new")
+        a = stages[D + 1]
+        m.d.comb += [map_wr.addr.eq(a["pos"]), map_wr.data.eq(a_cid), map_wr.en.eq(a["cv"])]
+        with m.If(a["pv"] & a["last"]):
+            m.d.sync += [self.clusters.eq(n_open), self.n_tokens.eq(pos)]
+        b_cid, b_new = _reg(m, a_cid, "b_cid"), _reg(m, a_new, "b_new")
+        b = stages[D + 2]
+        c_cid, c_new = _reg(m, b_cid, "c_cid"), _reg(m, b_new, "c_new")
+        c = stages[D + 3]
+        # The two writes in flight when a token's read was issued (last cycle's, the one before).
+        w1_v, w1_cid, w1_row = Signal(), Signal(cid_bits), Signal(row)
+        w2_v, w2_cid, w2_row = Signal(), Signal(cid_bits), Signal(row)
+        match1 = _reg(m, c["cv"] & (c_cid == b_cid), "match1")     # becomes w1 next cycle
+        match2 = _reg(m, w1_v & (w1_cid == b_cid), "match2")        # becomes w2 next cycle
+        # The token's vector: read from the buffer in A (every token, dropped ones too), registered in C.
+        m.d.comb += [buf_rd.addr.eq(buf_out), buf_rd.en.eq(1)]
+        with m.If(a["pv"]):
+            m.d.sync += buf_out.eq(buf_out + 1)
+        m.d.sync += buf_level.eq(buf_level + took - a["pv"])
+        vec = _reg(m, buf_rd.data, "c_vec", unsigned(vec_width))
+        q_row = _reg(m, s_rd.data, "c_row", row)
+        top = 1 << (w - 1)
 
-        hit_any = Signal()
-        hit_idx = Signal(range(max(c_max, 2)))
-        for j in reversed(range(c_max)):   # lowest index last: it wins
-            with m.If((j < n_open) & (table[j] == h)):
-                m.d.comb += [hit_any.eq(1), hit_idx.eq(j)]
-        dist_bits = hb.bit_length()
-        dists = []
-        for j in range(c_max):
-            diff = Signal(hb, name=f"diff{j}")
-            dist = Signal(dist_bits, name=f"dist{j}")
-            m.d.comb += [diff.eq(table[j] ^ h), dist.eq(_popcount(diff, hb))]
-            dists.append((dist, Const(j, cid_bits)))
-        _, nearest = _argmin(dists)
-        has_room = n_open < c_max
-        new = Signal()
-        cid = Signal(range(max(c_max, 2)))
-        m.d.comb += [new.eq(~hit_any & has_room),
-                     cid.eq(Mux(hit_any, hit_idx, Mux(has_room, n_open, nearest)))]
+        def biased(t, offset):   # element t of the registered vector plus 2^(W-1): top bit inverted
+            return vec[offset + t * w:offset + (t + 1) * w] ^ top
 
-        current = Signal(range(n_max + 1))   # count of the token's cluster before it joins
-        bumped = Signal(range(n_max + 1))
-        m.d.comb += [current.eq(counts[cid]), bumped.eq(Mux(new, 1, current + 1))]
-        pos = Signal(range(n_max + 1))
-        room = pos < n_max
-        m.d.comb += self.overflow.eq(take & ~room)
+        base = Signal(row)
+        m.d.comb += base.eq(Mux(c_new, 0, Mux(match1, w1_row, Mux(match2, w2_row, q_row))))
+        total = Signal(row)
+        m.d.comb += [total.sum[t].eq(base.sum[t] + biased(t, 0)) for t in range(d)]
+        m.d.comb += total.count.eq(base.count + 1)
+        m.d.comb += [s_wr.addr.eq(c_cid), s_wr.data.eq(total), s_wr.en.eq(c["cv"])]
+        m.d.sync += [w1_v.eq(c["cv"]), w1_cid.eq(c_cid), w1_row.eq(total),
+                     w2_v.eq(w1_v), w2_cid.eq(w1_cid), w2_row.eq(w1_row)]
+        if values:
+            w1_vrow, w2_vrow = Signal(vrow), Signal(vrow)
+            q_vrow = _reg(m, v_rd.data, "c_vrow", vrow)
+            vbase = Signal(vrow)
+            m.d.comb += vbase.eq(Mux(c_new, 0, Mux(match1, w1_vrow, Mux(match2, w2_vrow, q_vrow))))
+            vtotal = Signal(vrow)
+            m.d.comb += [vtotal[t].eq(vbase[t] + biased(t, d * w)) for t in range(d)]
+            m.d.comb += [v_wr.addr.eq(c_cid), v_wr.data.eq(vtotal), v_wr.en.eq(c["cv"])]
+            m.d.sync += [w1_vrow.eq(vtotal), w2_vrow.eq(w1_vrow)]
         e = Signal(range(max(c_max, 2)))
+        issuing = Signal()
+        with m.If(c["pv"] & c["last"]):
+            m.d.sync += [state.eq(EMIT), e.eq(0), issuing.eq(1)]
+
+        # --- Emit: read, register, + floor(n/2), W division stages; stalls as a unit. ---
+        en = Signal()
+        m.d.comb += en.eq(~self.o.valid | self.o.ready)
         emitting = state == EMIT
-        m.d.comb += s_rd.addr.eq(Mux(emitting, e, cid))
-        if self._values:
-            m.d.comb += v_rd.addr.eq(Mux(emitting, e, cid))
-        with m.If(take & room):
-            m.d.comb += [s_wr.addr.eq(cid), s_wr.en.eq(1), map_wr.addr.eq(pos), map_wr.data.eq(cid), map_wr.en.eq(1)]
-            for t in range(d):
-                m.d.comb += s_wr.data[t].eq(Mux(new, 0, s_rd.data[t]) + token[t])
-            if self._values:
-                value = fifo.r_data
-                m.d.comb += [v_wr.addr.eq(cid), v_wr.en.eq(1)]
-                for t in range(d):
-                    m.d.comb += v_wr.data[t].eq(Mux(new, 0, v_rd.data[t]) + value[t * w:(t + 1) * w].as_signed())
-            m.d.sync += pos.eq(pos + 1)
-            for j in range(c_max):
-                with m.If(cid == j):
-                    m.d.sync += counts[j].eq(bumped)
-            with m.If(new):
-                m.d.sync += [table[cid].eq(h), n_open.eq(n_open + 1)]
-        with m.If(take & hasher.o.payload.token.last):
-            opened = n_open + (new & room)
-            m.d.sync += [state.eq(EMIT), e.eq(0), self.n_tokens.eq(Mux(room, pos + 1, pos)),
-                         self.clusters.eq(opened)]
-
-        # --- Emit: rounded centroids, one per cycle. ---
-        en = ~self.o.valid | self.o.ready
-        lut = Array(Const(v, fmt.bias_bits) for v in log2_lut(n_max, cfg.exp_lut_bits))
-        count = Signal(range(n_max + 1))
-        m.d.comb += count.eq(counts[e])
-        bias = Signal(fmt.bias_bits)
-        m.d.comb += bias.eq(lut[count])
-        half = 1 << (w - 1)
-        divisor = Signal(range(2 * n_max + 1))
-        m.d.comb += divisor.eq(count << 1)
-
-        def divide(total):
-            # floor((2 S + n) / (2 n)) with S + n * 2^(w-1) >= 0, so the division is unsigned.
-            return (2 * (total + count * half) + count).as_unsigned() // divisor - half
-
-        with m.If(emitting & en):
-            m.d.sync += [self.o.valid.eq(1), self.o.payload.bias.eq(bias),
-                         self.o.payload.last.eq(e == self.clusters - 1), e.eq(e + 1)]
-            m.d.sync += [self.o.payload.data[t].eq(divide(s_rd.data[t])) for t in range(d)]
-            if self._values:
-                m.d.sync += [self.o.payload.value[t].eq(divide(v_rd.data[t])) for t in range(d)]
-            if self._scale:
-                m.d.sync += self.o.payload.scale.eq(scale)
+        issue = issuing & en
+        m.d.comb += [s_rd.addr.eq(Mux(emitting, e, a_cid)), s_rd.en.eq(~emitting | en)]
+        if values:
+            m.d.comb += [v_rd.addr.eq(Mux(emitting, e, a_cid)), v_rd.en.eq(~emitting | en)]
+        with m.If(issue):
+            m.d.sync += e.eq(e + 1)
             with m.If(e == self.clusters - 1):
-                m.d.sync += [n_open.eq(0), pos.eq(0)]
+                m.d.sync += issuing.eq(0)
+
+        def stage_reg(value, name, shape=None):
+            reg = Signal(shape if shape is not None else Value.cast(value).shape(), name=name)
+            with m.If(en):
+                m.d.sync += reg.eq(value)
+            return reg
+
+        v1 = stage_reg(issue, "e1_v", unsigned(1))
+        l1 = stage_reg(e == self.clusters - 1, "e1_last", unsigned(1))
+        v2, l2 = stage_reg(v1, "e2_v", unsigned(1)), stage_reg(l1, "e2_last", unsigned(1))
+        r2 = stage_reg(s_rd.data, "e2_row", row)
+        n2 = r2.count
+        lanes = [r2.sum[t] for t in range(d)]
+        if values:
+            vr2 = stage_reg(v_rd.data, "e2_vrow", vrow)
+            lanes += [vr2[t] for t in range(d)]
+        y_bits = (n_max * (1 << w) - 1).bit_length()
+        v, l = stage_reg(v2, "e3_v", unsigned(1)), stage_reg(l2, "e3_last", unsigned(1))
+        n = stage_reg(n2, "e3_n", unsigned(n_bits))
+        lut = Array(Const(x, fmt.bias_bits) for x in log2_lut(n_max, cfg.exp_lut_bits))
+        bias = stage_reg(lut[n2], "e3_bias", signed(fmt.bias_bits))
+        rems = [stage_reg(x + (n2 >> 1), f"e3_y{t}", unsigned(y_bits)) for t, x in enumerate(lanes)]
+        quots = [None] * len(lanes)
+        rest_bits = max(1, (n_max - 1).bit_length())
+        for b in reversed(range(w)):     # quotient bit b
+            final = b == 0
+            nxt_rems, nxt_quots = [], []
+            for t, (r, qv) in enumerate(zip(rems, quots)):
+                upper = r[b:]
+                diff = Signal(len(upper) + 1, name=f"div{b}_diff{t}")
+                m.d.comb += diff.eq(upper - n)
+                ge = ~diff[-1]
+                qn = Cat(ge, qv) if qv is not None else ge   # MSB first: new bit at the bottom
+                if final:
+                    nxt_quots.append(qn)
+                    continue
+                newr = Cat(r[:b], Mux(ge, diff[:rest_bits], upper[:rest_bits]))
+                nxt_rems.append(stage_reg(newr, f"div{b}_r{t}", unsigned(b + rest_bits)))
+                nxt_quots.append(stage_reg(qn, f"div{b}_q{t}", unsigned(w - b)))
+            if final:
+                quots = nxt_quots
+                break
+            rems, quots = nxt_rems, nxt_quots
+            v, l = stage_reg(v, f"div{b}_v", unsigned(1)), stage_reg(l, f"div{b}_last", unsigned(1))
+            n = stage_reg(n, f"div{b}_n", unsigned(n_bits))
+            bias = stage_reg(bias, f"div{b}_bias", signed(fmt.bias_bits))
+
+        def centroid(q):   # quotient - 2^(W-1): top bit inverted, read as signed
+            return Cat(q[:w - 1], ~q[w - 1]).as_signed()
+
+        with m.If(en):
+            m.d.sync += self.o.valid.eq(v)
+            with m.If(v):
+                m.d.sync += [self.o.payload.bias.eq(bias), self.o.payload.last.eq(l)]
+                m.d.sync += [self.o.payload.data[t].eq(centroid(quots[t])) for t in range(d)]
+                if values:
+                    m.d.sync += [self.o.payload.value[t].eq(centroid(quots[d + t])) for t in range(d)]
+                if self._scale:
+                    m.d.sync += self.o.payload.scale.eq(scale)
+            with m.If(v & l):   # the packet's last centroid: the table is free again
+                m.d.sync += [n_open.eq(0), full.eq(0), slot.eq(1), tvalid.eq(0), pos.eq(0)]
                 if self._hold:
                     m.d.sync += state.eq(HOLD)
                 else:
                     m.d.sync += [state.eq(COLLECT), accepting.eq(1)]
-        with m.Elif(en):
-            m.d.sync += self.o.valid.eq(0)
         if self._hold:
             with m.If((state == HOLD) & self.release):
                 m.d.sync += [state.eq(COLLECT), accepting.eq(1)]
         return m
+
+
+def _or(values):
+    result = values[0]
+    for v in values[1:]:
+        result = result | v
+    return result

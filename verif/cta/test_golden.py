@@ -54,6 +54,45 @@ def test_log2_bias_lut():
     assert b == [0, 1 << x, 2 << x, round(math.log2(3) * (1 << x))]
 
 
+# --- the hardware's centroid division (golden.cta.divide) -------------------------------------
+
+def _spec_centroid(s_biased, n, w):
+    s = s_biased - n * (1 << (w - 1))
+    return torch.div(2 * s + n, 2 * n, rounding_mode="floor")
+
+
+@pytest.mark.parametrize("w, n_max", [(8, 128), (4, 16), (2, 9), (3, 1)])
+def test_centroid_divide_exhaustive(w, n_max):
+    """Every count n <= N and every biased sum S' in [0, n (2^W - 1)]: the restoring division on
+    S' + floor(n/2) equals floor((2 S + n) / (2 n)) (the default config is (8, 128))."""
+    from golden.cta.divide import centroid_divide
+    for n in range(1, n_max + 1):
+        s = torch.arange(0, n * ((1 << w) - 1) + 1, dtype=torch.int64)
+        got = centroid_divide(s, n, w)
+        want = _spec_centroid(s, n, w)
+        assert torch.equal(got, want), f"w={w} n={n}: first mismatch at S'={s[(got != want).nonzero()[0]].item()}"
+        assert got.min() >= -(1 << (w - 1)) and got.max() < (1 << (w - 1))
+
+
+@pytest.mark.parametrize("w, n_max", [(16, 4096), (8, 4096), (12, 1000)])
+def test_centroid_divide_extremes(w, n_max):
+    """The widest configs: every n, the numerator's extremes and the values around every
+    rounding step near them."""
+    from golden.cta.divide import centroid_divide
+    n = torch.arange(1, n_max + 1, dtype=torch.int64)
+    top = n * ((1 << w) - 1)
+    for s in (torch.zeros_like(n), torch.ones_like(n).minimum(top), top, top - 1, top - n // 2, top - (n + 1) // 2,
+              n // 2, (n + 1) // 2, n * (1 << (w - 1)) - n // 2, n * (1 << (w - 1)) + (n - 1) // 2):
+        s = s.clamp(min=0).minimum(top)
+        assert torch.equal(centroid_divide(s, n, w), _spec_centroid(s, n, w))
+
+
+def test_centroid_divide_int():
+    from golden.cta.divide import centroid_divide
+    # 4 members summing to 10 (biased by 4 * 128): 2.5 -> 3; to -10: -2.5 -> -2
+    assert centroid_divide(10 + 512, 4, 8) == 3 and centroid_divide(-10 + 512, 4, 8) == -2
+
+
 # --- float model ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("compress", ["keys", "queries", "both"])
@@ -142,6 +181,18 @@ def test_cycles_fewer_clusters_fewer_cycles():
     a = cta_cycles(cfg, 100, 100, 30, 30)
     b = cta_cycles(cfg, 100, 100, 10, 10)
     assert b.cycles < a.cycles and b.mac_cycles == 2 * 10 * 10 * cfg.chunks
+
+
+def test_cluster_pipeline_latency():
+    """The clustering unit's latencies follow its stages (golden.cta.cycles)."""
+    from golden.cta.cycles import SUMS_STAGES, EMIT_READ_STAGES, cluster_cycles, decide_latency, emit_latency
+    cfg = CtaConfig()   # H=8: one distance stage; C=32: 5 argmin stages; W=8 division stages
+    assert decide_latency(cfg) == 1 + 5 + 1
+    assert emit_latency(cfg) == decide_latency(cfg) + SUMS_STAGES + EMIT_READ_STAGES + 8 + 1
+    assert decide_latency(cfg.replace(max_clusters=1)) == 2
+    assert decide_latency(cfg.replace(hash_bits=16, max_clusters=100)) == 2 + 7 + 1
+    from golden.timing import hasher_latency
+    assert cluster_cycles(cfg, 10, 3) == 10 * cfg.chunks + hasher_latency(cfg.lanes) + emit_latency(cfg) + 3
 
 
 def test_case_packets_cover_the_issue():
