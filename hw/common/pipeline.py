@@ -4,7 +4,7 @@ from amaranth import Array, Mux, Signal, Value
 
 from golden.timing import DSP_INPUT_REGISTERS, DSP_OUTPUT_REGISTERS, operand_limbs, product_latency
 
-__all__ = ["register", "adder_tree", "pipelined_product", "delay", "round_half_up", "saturate", "round_saturate", "counter", "load_packet",
+__all__ = ["register", "adder_tree", "pipelined_product", "delay", "round_half_up", "saturate", "counter", "load_packet",
            "PacketBanks", "load_banks"]
 
 
@@ -107,16 +107,10 @@ def round_half_up(value, shift):
 
 
 def saturate(value, lo, hi):
-    """``clamp(value, lo, hi)``."""
+    """``clamp(value, lo, hi)`` (after :func:`round_half_up`, in a stage of its own where timing
+    matters: one carry chain, then two comparisons)."""
     value = Value.cast(value)
     return Mux(value > hi, hi, Mux(value < lo, lo, value))
-
-
-def round_saturate(value, shift, lo, hi):
-    """``clamp((value + 2^(shift-1)) >> shift, lo, hi)``: round half up, then saturate
-    (golden.numerics defines the same rounding). One carry chain and two comparisons: where
-    timing matters, register :func:`round_half_up` and :func:`saturate` separately."""
-    return saturate(round_half_up(value, shift), lo, hi)
 
 
 def load_packet(m, sink, write, *, depth: int, value, count_out):

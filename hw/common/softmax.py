@@ -9,7 +9,7 @@ from golden.config import clog2
 from golden.timing import SOFTMAX_SLOTS, product_latency
 
 from .layouts import prob_layout, score_layout
-from .pipeline import pipelined_product, register
+from .pipeline import delay, pipelined_product, register
 
 __all__ = ["Softmax"]
 
@@ -92,9 +92,8 @@ class Softmax(wiring.Component):
             w1["bias"] = payload.bias
         w1 = {k: register(m, None, v, f"w1_{k}") for k, v in w1.items()}
         product = pipelined_product(m, None, w1["score"], w1["scale"], "w_product")
-        w2 = {k: v for k, v in w1.items() if k not in ("score", "scale")}
-        for stage in range(product_latency(fmt.score_bits, True, fmt.scale_bits, False)):
-            w2 = {k: register(m, None, v, f"w2_{stage}_{k}") for k, v in w2.items()}
+        w2 = delay(m, None, {k: v for k, v in w1.items() if k not in ("score", "scale")},
+                   product_latency(fmt.score_bits, True, fmt.scale_bits, False), "w2_")
         scaled = product >> fmt.y_shift
         if self._bias:
             scaled = scaled + w2["bias"]
