@@ -4,6 +4,8 @@ from amaranth import Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from .pipeline import register
+
 __all__ = ["PerfCounters", "perf_layout", "error_layout", "COUNTER_BITS"]
 
 COUNTER_BITS = 32
@@ -24,6 +26,11 @@ class PerfCounters(wiring.Component):
     """Measures a packet window: from the first input handshake while idle to the output
     handshake that ends the packet, both inclusive.
 
+    The inputs are registered before they are counted (the handshakes come from ``ready``
+    logic deep in the unit, and would otherwise drive every counter's clock enable
+    combinationally), so the results and ``busy`` follow the handshakes one cycle late; the
+    counts are the same.
+
     Members:
         start: ``In(1)`` an input handshake happened this cycle.
         finish: ``In(1)`` the packet's final output handshake happened this cycle.
@@ -42,17 +49,19 @@ class PerfCounters(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        start, finish, mac = (register(m, None, value, name) for value, name in
+                              ((self.start, "start_r"), (self.finish, "finish_r"), (self.mac, "mac_r")))
         count = Signal(COUNTER_BITS)
         macs = Signal(COUNTER_BITS)
-        opening = self.start & ~self.busy
+        opening = start & ~self.busy
         busy_now = self.busy | opening
         # popcount of the arrays that worked this cycle
-        worked = sum(self.mac[i] for i in range(self._arrays))
+        worked = sum(mac[i] for i in range(self._arrays))
         with m.If(opening):
             m.d.sync += [self.busy.eq(1), count.eq(1), macs.eq(worked)]
         with m.Elif(self.busy):
             m.d.sync += [count.eq(count + 1), macs.eq(macs + worked)]
-        with m.If(busy_now & self.finish):
+        with m.If(busy_now & finish):
             m.d.sync += [self.busy.eq(0), self.packets.eq(self.packets + 1),
                          self.cycles.eq(count + 1), self.mac_cycles.eq(macs + worked)]
         return m

@@ -4,7 +4,7 @@ from amaranth import Array, Mux, Signal, Value
 
 from golden.timing import DSP_INPUT_REGISTERS, DSP_OUTPUT_REGISTERS, operand_limbs, product_latency
 
-__all__ = ["register", "adder_tree", "pipelined_product", "delay", "round_half_up", "saturate", "counter", "load_packet",
+__all__ = ["register", "adder_tree", "tournament", "pipelined_product", "delay", "round_half_up", "saturate", "counter", "load_packet",
            "PacketBanks", "load_banks"]
 
 
@@ -41,6 +41,28 @@ def adder_tree(m, en, values, carry, register_levels, name):
             values = [register(m, en, v, f"{name}{level}_sum{i}") for i, v in enumerate(values)]
             carry = {k: register(m, en, v, f"{name}{level}_{k}") for k, v in carry.items()}
     return values[0], carry
+
+
+def tournament(items, right_wins, after_level=None):
+    """Reduce ``items`` (equal-length tuples of values, e.g. ``(score, index)``) pairwise, level
+    by level, to one tuple: of each pair the right one goes on where ``right_wins(left, right)``
+    holds, else the left (with a strict comparison, ties go to the lower index); an odd item out
+    goes on unopposed. ``after_level(level, items)`` (1-based) may return the level's items
+    registered. Returns the winning tuple."""
+    items, level = [tuple(item) for item in items], 0
+    while len(items) > 1:
+        nxt = []
+        for i in range(0, len(items), 2):
+            if i + 1 == len(items):
+                nxt.append(items[i])
+                continue
+            left, right = items[i], items[i + 1]
+            take_right = right_wins(left, right)
+            nxt.append(tuple(Mux(take_right, r, l) for l, r in zip(left, right)))
+        items, level = nxt, level + 1
+        if after_level is not None:
+            items = after_level(level, items)
+    return items[0]
 
 
 def _limbs(value):

@@ -73,16 +73,19 @@ class Score(wiring.Component):
         query = Signal(cfg.head_dim * fmt.data_bits)
         scale = Signal(fmt.scale_bits)
         last_row = Signal()
-        last_key = key == buf.count - 1
+        # ``key == n_keys - 1`` as a register, set one key ahead: the compare's carry chain no
+        # longer sits in front of ``q.ready`` (and everything that watches the handshake).
+        last_key = Signal()
         last_chunk = chunk == chunks - 1
         row_end = active & last_key & last_chunk
         m.d.comb += self.q.ready.eq(buf.ready & en & (~active | (row_end & ~last_row)))
         with m.If(self.q.valid & self.q.ready):
             m.d.sync += [active.eq(1), key.eq(0), chunk.eq(0), query.eq(self.q.payload.data),
-                         scale.eq(self.q.payload.scale), last_row.eq(self.q.payload.last)]
+                         scale.eq(self.q.payload.scale), last_row.eq(self.q.payload.last),
+                         last_key.eq(buf.count == 1)]
         with m.Elif(active & en):
             with m.If(last_chunk):
-                m.d.sync += [chunk.eq(0), key.eq(key + 1)]
+                m.d.sync += [chunk.eq(0), key.eq(key + 1), last_key.eq(key + 2 == buf.count)]
                 with m.If(last_key):
                     m.d.sync += active.eq(0)
                     with m.If(last_row):
@@ -104,13 +107,15 @@ class Score(wiring.Component):
             "query": register(m, en, query.word_select(chunk, chunk_bits), "b_query"),
         }
         key_word = read.data.data if self._bias else read.data
-        # Stage O: the key chunk is registered between the block RAM and the multipliers, so
-        # neither the RAM's clock-to-out nor the chunk select sits in front of a multiplier.
-        flags = {name: b[name] for name in ("valid", "first", "emit", "index", "last", "last_row", "scale", "query")}
+        # Stage O: the whole key word is registered straight out of the block RAM (its
+        # clock-to-out takes most of a cycle); the chunk is selected between this register and
+        # the multipliers' operand registers.
+        flags = {name: b[name] for name in ("valid", "chunk", "first", "emit", "index", "last", "last_row", "scale",
+                                            "query")}
         if self._bias:
             flags["bias"] = read.data.bias
         o = {name: register(m, en, value, f"o_{name}") for name, value in flags.items()}
-        key_chunk = register(m, en, key_word.as_value().word_select(b["chunk"], chunk_bits), "o_key")
+        key_chunk = register(m, en, key_word, "o_key").word_select(o.pop("chunk"), chunk_bits)
         # The L lane products, pipelined around the DSP blocks; the flags travel alongside.
         lane = lambda v, l: v[l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed()
         products = [pipelined_product(m, en, lane(o["query"], l), lane(key_chunk, l), f"product{l}")

@@ -107,22 +107,32 @@ class Softmax(wiring.Component):
         with m.If(w3["valid"]):
             m.d.sync += run_max.eq(row_top)
             with m.If(w3["last"]):
-                m.d.sync += [row_max[w3["slot"]].eq(row_top), row_len[w3["slot"]].eq(w3["pos"] + 1),
+                m.d.sync += [row_len[w3["slot"]].eq(w3["pos"] + 1),
                              row_last[w3["slot"]].eq(w3["last_row"]), written.eq(written + 1)]
+        # The row's maximum goes to its slot a cycle later, from run_max, so the compare and
+        # mux above drive one register only. That is in time: the exp pass starts a cycle
+        # after ``written`` moves at the earliest, and reads row_max a cycle after it starts.
+        max_due = register(m, None, w3["valid"] & w3["last"], "max_due")
+        max_slot = register(m, None, w3["slot"], "max_slot")
+        with m.If(max_due):
+            m.d.sync += row_max[max_slot].eq(run_max)
 
         # --- Exp pass ------------------------------------------------------------------
         x_active = Signal()
         x_slot = Signal(range(slots))
         x_pos = Signal(range(cfg.max_tokens))
         x_next = Signal(counter)
-        x_last = x_pos == row_len[x_slot] - 1
+        # ``x_pos == row_len - 1`` as a register, set one position ahead (as the reader's
+        # ``r_end``): the slot mux, subtraction and compare stay out of the start logic.
+        x_last = Signal()
         x_start = (~x_active | x_last) & (written != x_next)
         with m.If(x_start):
-            m.d.sync += [x_active.eq(1), x_pos.eq(0), x_slot.eq(x_next[:-1]), x_next.eq(x_next + 1)]
+            m.d.sync += [x_active.eq(1), x_pos.eq(0), x_slot.eq(x_next[:-1]), x_next.eq(x_next + 1),
+                         x_last.eq(row_len[x_next[:-1]] == 1)]
         with m.Elif(x_active & x_last):
             m.d.sync += x_active.eq(0)
         with m.Elif(x_active):
-            m.d.sync += x_pos.eq(x_pos + 1)
+            m.d.sync += [x_pos.eq(x_pos + 1), x_last.eq(x_pos + 2 == row_len[x_slot])]
         y_read = y_buf.read_port()
         m.d.comb += y_read.addr.eq(address(x_slot, x_pos))
         x1 = {"valid": x_active, "slot": x_slot, "pos": x_pos, "last": x_last, "max": row_max[x_slot]}
@@ -195,21 +205,23 @@ class Softmax(wiring.Component):
         r_pos = Signal(range(cfg.max_tokens))
         r_next = Signal(counter)
         issue = r_active & load1
-        r_last = issue & (r_pos == row_len[r_slot] - 1)
+        r_end = Signal()    # r_pos is the row's last position (a register, set one position ahead)
+        r_last = issue & r_end
         r_start = (~r_active | r_last) & (divided != r_next)
         with m.If(r_start):
-            m.d.sync += [r_active.eq(1), r_pos.eq(0), r_slot.eq(r_next[:-1]), r_next.eq(r_next + 1)]
+            m.d.sync += [r_active.eq(1), r_pos.eq(0), r_slot.eq(r_next[:-1]), r_next.eq(r_next + 1),
+                         r_end.eq(row_len[r_next[:-1]] == 1)]
         with m.Elif(r_last):
             m.d.sync += r_active.eq(0)
         with m.Elif(issue):
-            m.d.sync += r_pos.eq(r_pos + 1)
+            m.d.sync += [r_pos.eq(r_pos + 1), r_end.eq(r_pos + 2 == row_len[r_slot])]
         with m.If(r_last):
             m.d.sync += read.eq(read + 1)
         with m.If(load1):
             m.d.sync += valid[0].eq(issue)
         e_read = e_buf.read_port()
         m.d.comb += [e_read.addr.eq(address(r_slot, r_pos)), e_read.en.eq(load1)]
-        r1 = {"last": r_pos == row_len[r_slot] - 1, "last_row": row_last[r_slot], "recip": row_recip[r_slot]}
+        r1 = {"last": r_end, "last_row": row_last[r_slot], "recip": row_recip[r_slot]}
         r1 = {k: register(m, load1, v, f"r1_{k}") for k, v in r1.items()}
         r2 = {k: register(m, loads[1], v, f"r2_{k}") for k, v in r1.items()}
         r2["e"] = register(m, loads[1], e_read.data.e, "r2_e")

@@ -95,9 +95,10 @@ class WeightedSum(wiring.Component):
         b = {"valid": active, "chunk": chunk, "prob": prob, "first": row_first, "last": last,
              "emit": last_chunk, "last_row": last_row}
         b = {k: register(m, en, v, f"b_{k}") for k, v in b.items()}
-        # Stage O: the value chunk is registered between the block RAM and the multipliers.
+        # Stage O: the whole value word is registered straight out of the block RAM; the chunk
+        # is selected between this register and the multipliers' operand registers.
         o = {k: register(m, en, v, f"o_{k}") for k, v in b.items()}
-        value_chunk = register(m, en, read.data.as_value().word_select(b["chunk"], chunk_bits), "o_value")
+        value_chunk = register(m, en, read.data, "o_value").word_select(o["chunk"], chunk_bits)
         m.d.comb += self.mac.eq(o["valid"] & en)
         lane = lambda l: value_chunk[l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed()
         products = [pipelined_product(m, en, o["prob"], lane(l), f"product{l}") for l in range(lanes)]

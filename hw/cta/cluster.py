@@ -13,6 +13,7 @@ from golden.numerics import log2_lut
 from golden.timing import hasher_latency
 
 from ..common import Hasher
+from ..common.pipeline import tournament
 
 __all__ = ["Clusterer", "cluster_input_layout", "centroid_layout"]
 
@@ -200,23 +201,18 @@ class Clusterer(wiring.Component):
         fwd_dist = {s: distance(stages[s]["hash"], h0, stages[s]["cv"], f"fwd{s}") for s in range(1, D + 1)}
 
         # Argmin tree: ties keep the left (lower) index; a register every ARGMIN_LEVELS_PER_STAGE levels.
-        items, level, stage = leaves, 0, n_dist
-        while len(items) > 1:
-            nxt = []
-            for i in range(0, len(items), 2):
-                if i + 1 == len(items):
-                    nxt.append(items[i])
-                    continue
-                (da, ia), (db, ib) = items[i], items[i + 1]
-                right = db < da
-                nxt.append((Mux(right, db, da), Mux(right, ib, ia)))
-            items, level = nxt, level + 1
-            if level % ARGMIN_LEVELS_PER_STAGE == 0 or len(items) == 1:
-                stage += 1
-                items = [(_reg(m, dd, f"am{stage}_d{i}", unsigned(dist_bits)), _reg(m, ii, f"am{stage}_i{i}", unsigned(cid_bits)))
-                         for i, (dd, ii) in enumerate(items)]
+        stage = n_dist
+
+        def register_levels(level, items):
+            nonlocal stage
+            if level % ARGMIN_LEVELS_PER_STAGE and len(items) > 1:
+                return items
+            stage += 1
+            return [(_reg(m, dd, f"am{stage}_d{i}", unsigned(dist_bits)), _reg(m, ii, f"am{stage}_i{i}", unsigned(cid_bits)))
+                    for i, (dd, ii) in enumerate(items)]
+
+        best_d, best_i = tournament(leaves, lambda a, b: b[0] < a[0], register_levels)
         assert stage == D - 1, (stage, D)
-        best_d, best_i = items[0]
         for s in fwd_dist:     # keep the in-flight distances aligned with the tree
             for t in range(n_dist, D - 1):
                 fwd_dist[s] = _reg(m, fwd_dist[s], f"fwd{s}_p{t + 1}")

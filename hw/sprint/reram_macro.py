@@ -8,6 +8,7 @@ from golden.prng import MASK32
 from golden.sprint.model import NOISE_SHIFT, column_seed
 
 from ..common.layouts import token_layout
+from ..common.pipeline import tournament
 
 __all__ = ["ReramMacro", "macro_query_layout", "mask_layout", "macro_blackbox"]
 
@@ -125,19 +126,11 @@ class ReramMacro(wiring.Component):
         m.d.comb += [real[j].eq(j < count) for j in range(n_max)]
         above = Cat(*[(scores[j] >= theta) & real[j] for j in range(n_max)])
         # Fallback: the first largest score (a tournament in which the lower index wins ties).
-        level = [(scores[j], Const(j, range(max(n_max, 2))), real[j]) for j in range(n_max)]
-        while len(level) > 1:
-            nxt = []
-            for i in range(0, len(level), 2):
-                if i + 1 == len(level):
-                    nxt.append(level[i])
-                    continue
-                (av, ai, ar), (bv, bi, br) = level[i], level[i + 1]
-                left = ar & (~br | (av >= bv))
-                nxt.append((Mux(left, av, bv), Mux(left, ai, bi), ar | br))
-            level = nxt
+        # The right one wins if the left is no real key, or both are and the right is larger.
+        _, best_index, _ = tournament([(scores[j], Const(j, range(max(n_max, 2))), real[j]) for j in range(n_max)],
+                                      lambda a, b: ~a[2] | (b[2] & (b[0] > a[0])))
         best = Signal(range(max(n_max, 2)))
-        m.d.comb += best.eq(level[0][1])
+        m.d.comb += best.eq(best_index)
         keep = Signal(n_max)
         m.d.comb += keep.eq(Mux(above.any(), above, Const(1, n_max) << best))
 
