@@ -4,7 +4,7 @@ from amaranth import Array, Mux, Signal, Value
 
 from golden.timing import DSP_INPUT_REGISTERS, DSP_OUTPUT_REGISTERS, operand_limbs, product_latency
 
-__all__ = ["register", "adder_tree", "tournament", "pipelined_product", "delay", "round_half_up", "saturate", "counter", "load_packet",
+__all__ = ["register", "wire", "adder_tree", "tournament", "pipelined_product", "delay", "round_half_up", "saturate", "counter", "load_packet",
            "PacketBanks", "load_banks"]
 
 
@@ -24,6 +24,16 @@ def register(m, en, value, name):
         with m.If(en):
             m.d.sync += reg.eq(value)
     return reg
+
+
+def wire(m, value, name):
+    """``value`` as a named combinational Signal. Naming the intermediate values of a tree makes
+    each one a single net in the Verilog: left as expressions, every level would repeat the
+    levels below it once per use."""
+    value = Value.cast(value)
+    net = Signal(value.shape(), name=name)
+    m.d.comb += net.eq(value)
+    return net
 
 
 def adder_tree(m, en, values, carry, register_levels, name):

@@ -8,7 +8,7 @@ from golden.prng import MASK32
 from golden.sprint.model import NOISE_SHIFT, column_seed
 
 from ..common.layouts import token_layout
-from ..common.pipeline import tournament
+from ..common.pipeline import tournament, wire
 
 __all__ = ["ReramMacro", "macro_query_layout", "mask_layout", "macro_blackbox"]
 
@@ -93,11 +93,12 @@ class ReramMacro(wiring.Component):
             m.d.comb += self.overflow.eq(position == n_max)
             with m.If(position != n_max):
                 m.d.sync += count.eq(position + 1)
-            with m.Switch(position):
-                for j in range(n_max):
-                    with m.Case(j):
-                        for t in range(d):
-                            m.d.sync += cols[j][t].eq(self.k.payload.data[t] >> (w - cfg.msb_bits))
+            # One enable per column (a Switch would give every column register a case statement
+            # over all N positions in the Verilog: quadratic in N).
+            key_msb = [wire(m, self.k.payload.data[t] >> (w - cfg.msb_bits), f"key_msb{t}") for t in range(d)]
+            for j in range(n_max):
+                with m.If(position == j):
+                    m.d.sync += [cols[j][t].eq(key_msb[t]) for t in range(d)]
             with m.If(fresh):
                 for j, s in enumerate(states):
                     m.d.sync += s.eq(seeds[j])
@@ -128,7 +129,10 @@ class ReramMacro(wiring.Component):
         # Fallback: the first largest score (a tournament in which the lower index wins ties).
         # The right one wins if the left is no real key, or both are and the right is larger.
         _, best_index, _ = tournament([(scores[j], Const(j, range(max(n_max, 2))), real[j]) for j in range(n_max)],
-                                      lambda a, b: ~a[2] | (b[2] & (b[0] > a[0])))
+                                      lambda a, b: ~a[2] | (b[2] & (b[0] > a[0])),
+                                      lambda level, items: [tuple(wire(m, v, f"argmax{level}_{i}_{k}")
+                                                                  for k, v in enumerate(item))
+                                                            for i, item in enumerate(items)])
         best = Signal(range(max(n_max, 2)))
         m.d.comb += best.eq(best_index)
         keep = Signal(n_max)
