@@ -1,10 +1,11 @@
-"""Stream plumbing shared by the units: fork one stream to several, select one of several."""
+"""Stream plumbing shared by the units: fork one stream to several, select one of several, a
+skid buffer that cuts a long ready path."""
 
-from amaranth import Module, Signal
+from amaranth import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["Fork", "Select"]
+__all__ = ["Fork", "Select", "SkidBuffer"]
 
 
 class Fork(wiring.Component):
@@ -62,4 +63,33 @@ class Select(wiring.Component):
                 with m.Case(k):
                     m.d.comb += [self.o.valid.eq(port.valid), self.o.payload.eq(port.payload),
                                  port.ready.eq(self.o.ready)]
+        return m
+
+
+class SkidBuffer(wiring.Component):
+    """Cuts the combinational path from ``o.ready`` back to ``i.ready``: ``i.ready`` is a
+    register, high while the one spare slot is empty. Zero latency: a beat passes straight
+    through while the slot is empty; a beat taken on ``i`` in a cycle ``o`` stalls waits in the
+    slot and goes out first. The sequence of beats ``o`` hands on, and the cycles it hands them
+    on, are those of a direct connection whenever the source holds its beats while stalled.
+
+    Members:
+        i: ``In(stream.Signature(layout))``.
+        o: ``Out(stream.Signature(layout))``.
+    """
+
+    def __init__(self, layout):
+        super().__init__({"i": In(stream.Signature(layout)), "o": Out(stream.Signature(layout))})
+
+    def elaborate(self, platform):
+        m = Module()
+        full = Signal()
+        spare = Signal.like(self.i.payload)
+        m.d.comb += [self.i.ready.eq(~full), self.o.valid.eq(full | self.i.valid),
+                     self.o.payload.eq(Mux(full, spare, self.i.payload))]
+        with m.If(full):
+            with m.If(self.o.ready):
+                m.d.sync += full.eq(0)
+        with m.Elif(self.i.valid & ~self.o.ready):
+            m.d.sync += [full.eq(1), spare.eq(self.i.payload)]
         return m

@@ -12,7 +12,7 @@ from golden.cta.divide import biased_sum_bits, count_bits
 from golden.numerics import log2_lut
 from golden.timing import hasher_latency
 
-from ..common import Hasher
+from ..common import Hasher, SkidBuffer
 from ..common.pipeline import tournament
 
 __all__ = ["Clusterer", "cluster_input_layout", "centroid_layout"]
@@ -328,8 +328,13 @@ class Clusterer(wiring.Component):
             m.d.sync += [state.eq(EMIT), e.eq(0), issuing.eq(1)]
 
         # --- Emit: read, register, + floor(n/2), W division stages; stalls as a unit. ---
+        # The stages stall together on ``en``, which reaches every stage register; a skid buffer
+        # in front of ``o`` makes it a local register's output instead of the consumer's ready.
+        m.submodules.out_skid = skid = SkidBuffer(self.o.payload.shape())
+        out = skid.i
+        wiring.connect(m, skid.o, wiring.flipped(self.o))
         en = Signal()
-        m.d.comb += en.eq(~self.o.valid | self.o.ready)
+        m.d.comb += en.eq(~out.valid | out.ready)
         emitting = state == EMIT
         issue = issuing & en
         m.d.comb += [s_rd.addr.eq(Mux(emitting, e, a_cid)), s_rd.en.eq(~emitting | en)]
@@ -390,14 +395,14 @@ class Clusterer(wiring.Component):
             return Cat(q[:w - 1], ~q[w - 1]).as_signed()
 
         with m.If(en):
-            m.d.sync += self.o.valid.eq(v)
+            m.d.sync += out.valid.eq(v)
             with m.If(v):
-                m.d.sync += [self.o.payload.bias.eq(bias), self.o.payload.last.eq(l)]
-                m.d.sync += [self.o.payload.data[t].eq(centroid(quots[t])) for t in range(d)]
+                m.d.sync += [out.payload.bias.eq(bias), out.payload.last.eq(l)]
+                m.d.sync += [out.payload.data[t].eq(centroid(quots[t])) for t in range(d)]
                 if values:
-                    m.d.sync += [self.o.payload.value[t].eq(centroid(quots[d + t])) for t in range(d)]
+                    m.d.sync += [out.payload.value[t].eq(centroid(quots[d + t])) for t in range(d)]
                 if self._scale:
-                    m.d.sync += self.o.payload.scale.eq(scale)
+                    m.d.sync += out.payload.scale.eq(scale)
             with m.If(v & l):   # the packet's last centroid: the table is free again
                 m.d.sync += [n_open.eq(0), full.eq(0), slot.eq(1), tvalid.eq(0), pos.eq(0)]
                 if self._hold:
