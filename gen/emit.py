@@ -101,6 +101,7 @@ def emit_unit(unit, cfg, out_dir: Path, name: str | None = None, blackbox: bool 
         if unit.blackbox is None:
             raise ValueError(f"unit {unit.name} has no black-box form.")
         text = unit.blackbox(cfg, name)
+        component._MustUse__silence = True  # only its ports are read; Amaranth would warn it was never elaborated
     else:
         text = compact_zero_init(verilog.convert(component, name=name, emit_src=False))
     v_path = out_dir / f"{name}.v"
