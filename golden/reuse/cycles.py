@@ -5,8 +5,9 @@ Compute mode is the dense pipeline (score, softmax, weighted sum composed from
 golden.timing's stage models) with a weighted sum of ``ws_lanes`` lanes; storing P costs
 nothing (an eager fork into a write port that is always ready). Reuse mode: values load one
 per cycle from cycle 0; the controller sees them loaded the cycle after the last one, checks
-the map and starts the map buffer, whose read pipeline offers P one register later and then
-one element per cycle, as fast as the weighted sum takes them.
+the map and starts the map buffer, whose read pipeline offers P three registers later (the
+block RAMs' read registers, a register beside each bank, a register behind the multiplexer
+across the banks) and then one element per cycle, as fast as the weighted sum takes them.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ __all__ = ["PacketCycles", "compute_cycles", "reuse_cycles", "MAP_LOAD_LATENCY",
 
 #: Map buffer ``load`` pulse (the cycle the controller sees the values loaded) -> first issue.
 MAP_LOAD_LATENCY = 1
-#: Map buffer issues an element -> it is offered to the weighted sum (read port register).
-MAP_READ_LATENCY = 1
+#: Map buffer issues an element -> it is offered to the weighted sum (the banks' read registers,
+#: a register beside each bank, the register behind the multiplexer across the banks).
+MAP_READ_LATENCY = 3
 
 
 @dataclass(frozen=True)

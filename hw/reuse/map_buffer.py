@@ -5,16 +5,14 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from golden.config import clog2
-
 from ..common import prob_layout
-from ..common.pipeline import counter
+from ..common.pipeline import counter, register
 
 __all__ = ["MapBuffer"]
 
 
 class MapBuffer(wiring.Component):
-    """One memory of ``heads * N^2`` probabilities: a region of N^2 per head, each holding one
+    """``heads`` memories (banks) of N^2 probabilities, one per head, each holding one
     map row after row (n_rows rows of n_keys, packed). Each head also has ``present`` (a
     complete map is stored), ``n_keys`` and ``n_rows``; reset clears ``present``.
 
@@ -23,7 +21,7 @@ class MapBuffer(wiring.Component):
     than N^2 probabilities (more than N rows) is not kept: ``overflow`` pulses when it closes.
     Loading: ``load`` (pulse) streams head ``head``'s map out on ``r``, framed as it was
     written (``index`` = key, ``last`` per row, ``last_row`` on the final row), one beat per
-    cycle: a one-register pipeline that stalls as a unit.
+    cycle: a three-register pipeline that stalls as a unit.
 
     Members:
         store, load: ``In(1)`` pulses (not both in one cycle; neither while that side is busy).
@@ -57,19 +55,18 @@ class MapBuffer(wiring.Component):
         region = n_max * n_max
         m = Module()
 
-        m.submodules.words = words = Memory(shape=cfg.formats.prob_bits, depth=cfg.map_entries, init=[])
-        write, read = words.write_port(), words.read_port()
-        addr_bits = max(1, clog2(cfg.map_entries))
+        # One bank (memory) per head: the read of a word is registered beside its bank before
+        # the multiplexer across the banks, and that multiplexer's output is registered again.
+        banks = []
+        for h in range(heads):
+            m.submodules[f"bank{h}"] = bank = Memory(shape=cfg.formats.prob_bits, depth=region, init=[])
+            banks.append((bank.write_port(), bank.read_port()))
 
         present = Signal(heads)
         n_keys = Array(Signal(range(n_max + 1), name=f"n_keys{h}") for h in range(heads))
         n_rows = Array(Signal(range(n_max + 1), name=f"n_rows{h}") for h in range(heads))
         m.d.comb += [self.present.eq(present.bit_select(self.head, 1)), self.n_keys.eq(n_keys[self.head]),
                      self.n_rows.eq(n_rows[self.head])]
-
-        def base(head):
-            # A constant multiplier by N^2 (a shift when N is a power of two).
-            return (head * region)[:addr_bits]
 
         # --- Store ----------------------------------------------------------------------
         w_head = Signal(range(heads))
@@ -81,9 +78,12 @@ class MapBuffer(wiring.Component):
             m.d.sync += [self.storing.eq(1), w_head.eq(self.head), w_pos.eq(0), w_rows.eq(0), w_over.eq(0),
                          present.bit_select(self.head, 1).eq(0)]
         beat = self.w.payload
+        for h, (write, _) in enumerate(banks):
+            m.d.comb += [write.addr.eq(w_pos), write.data.eq(beat.p)]
         with m.If(self.w.valid & self.w.ready):
             full = w_pos == region
-            m.d.comb += [write.addr.eq(base(w_head) + w_pos), write.data.eq(beat.p), write.en.eq(~full)]
+            for h, (write, _) in enumerate(banks):
+                m.d.comb += write.en.eq(~full & (w_head == h))
             with m.If(~full):
                 m.d.sync += w_pos.eq(w_pos + 1)
             with m.Else():
@@ -101,7 +101,8 @@ class MapBuffer(wiring.Component):
         # --- Load: issue one address per cycle while the output register can move ------------
         en = Signal()
         m.d.comb += en.eq(~self.r.valid | self.r.ready)
-        r_addr = Signal(addr_bits)
+        r_head = Signal(range(heads))
+        r_pos = Signal(range(max(region, 2)))
         r_keys = Signal(range(n_max + 1))
         r_rows = Signal(range(n_max + 1))
         r_col = counter(n_max, "r_col")
@@ -110,23 +111,30 @@ class MapBuffer(wiring.Component):
         last_row = r_row == r_rows - 1
         issue = self.loading & en
         with m.If(self.load):
-            m.d.sync += [self.loading.eq(1), r_addr.eq(base(self.head)), r_col.eq(0), r_row.eq(0),
+            m.d.sync += [self.loading.eq(1), r_head.eq(self.head), r_pos.eq(0), r_col.eq(0), r_row.eq(0),
                          r_keys.eq(n_keys[self.head]), r_rows.eq(n_rows[self.head])]
         with m.Elif(issue):
-            m.d.sync += r_addr.eq(r_addr + 1)
+            m.d.sync += r_pos.eq(r_pos + 1)
             with m.If(last_col):
                 m.d.sync += [r_col.eq(0), r_row.eq(r_row + 1)]
                 with m.If(last_row):
                     m.d.sync += self.loading.eq(0)
             with m.Else():
                 m.d.sync += r_col.eq(r_col + 1)
-        m.d.comb += [read.addr.eq(r_addr), read.en.eq(en)]
-        # The read port's data register is the output register's ``p``; the framing travels
-        # beside it in registers loaded on the same enable.
-        o_index, o_last, o_last_row = Signal.like(self.r.payload.index), Signal(), Signal()
+        for _, read in banks:
+            m.d.comb += [read.addr.eq(r_pos), read.en.eq(en)]
+        # Stage 1: the banks' read registers (inside the block RAMs). Stage 2: each bank's word
+        # registered beside it. Stage 3: the word of the loading head, registered behind the
+        # multiplexer (golden.reuse.cycles: MAP_READ_LATENCY). The framing and the head travel
+        # beside them in registers loaded on the same enable; the pipeline stalls as a unit.
+        frame = {"valid": issue, "index": r_col, "last": last_col, "last_row": last_row, "head": r_head}
+        frame = {k: register(m, en, v, f"rd1_{k}") for k, v in frame.items()}
+        words = Array(register(m, en, read.data, f"rd2_bank{h}") for h, (_, read) in enumerate(banks))
+        frame = {k: register(m, en, v, f"rd2_{k}") for k, v in frame.items()}
+        o_p, o_index, o_last, o_last_row = Signal.like(self.r.payload.p), Signal.like(self.r.payload.index), Signal(), Signal()
         with m.If(en):
-            m.d.sync += [self.r.valid.eq(issue), o_index.eq(r_col), o_last.eq(last_col),
-                         o_last_row.eq(last_row)]
-        m.d.comb += [self.r.payload.p.eq(read.data), self.r.payload.index.eq(o_index),
+            m.d.sync += [self.r.valid.eq(frame["valid"]), o_p.eq(words[frame["head"]]), o_index.eq(frame["index"]),
+                         o_last.eq(frame["last"]), o_last_row.eq(frame["last_row"])]
+        m.d.comb += [self.r.payload.p.eq(o_p), self.r.payload.index.eq(o_index),
                      self.r.payload.last.eq(o_last), self.r.payload.last_row.eq(o_last_row)]
         return m
