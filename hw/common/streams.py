@@ -70,8 +70,9 @@ class SkidBuffer(wiring.Component):
     """Cuts the combinational path from ``o.ready`` back to ``i.ready``: ``i.ready`` is a
     register, high while the one spare slot is empty. Zero latency: a beat passes straight
     through while the slot is empty; a beat taken on ``i`` in a cycle ``o`` stalls waits in the
-    slot and goes out first. The sequence of beats ``o`` hands on, and the cycles it hands them
-    on, are those of a direct connection whenever the source holds its beats while stalled.
+    slot and goes out first. While ``o`` is ready it is a wire (the same beats in the same
+    cycles); under backpressure it takes one beat more than a direct connection, so the source
+    may run one beat ahead.
 
     Members:
         i: ``In(stream.Signature(layout))``.

@@ -78,7 +78,7 @@ class MapBuffer(wiring.Component):
             m.d.sync += [self.storing.eq(1), w_head.eq(self.head), w_pos.eq(0), w_rows.eq(0), w_over.eq(0),
                          present.bit_select(self.head, 1).eq(0)]
         beat = self.w.payload
-        for h, (write, _) in enumerate(banks):
+        for write, _ in banks:
             m.d.comb += [write.addr.eq(w_pos), write.data.eq(beat.p)]
         with m.If(self.w.valid & self.w.ready):
             full = w_pos == region
