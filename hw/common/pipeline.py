@@ -58,7 +58,9 @@ def tournament(items, right_wins, after_level=None):
     by level, to one tuple: of each pair the right one goes on where ``right_wins(left, right)``
     holds, else the left (with a strict comparison, ties go to the lower index); an odd item out
     goes on unopposed. ``after_level(level, items)`` (1-based) may return the level's items
-    registered. Returns the winning tuple."""
+    registered, or named with :func:`wire`: a level left as expressions is written out again in
+    the Verilog at every use, which grows exponentially with the depth of a large tree.
+    Returns the winning tuple."""
     items, level = [tuple(item) for item in items], 0
     while len(items) > 1:
         nxt = []

@@ -88,6 +88,7 @@ class ReramMacro(wiring.Component):
         seeds = [column_seed(cfg.seed, j) for j in range(n_max)]
         states = [Signal(32, name=f"lfsr{j}", init=seeds[j]) for j in range(n_max)] if cfg.sigma else []
         position = Mux(fresh, 0, count)
+        key_msb = [wire(m, self.k.payload.data[t] >> (w - cfg.msb_bits), f"key_msb{t}") for t in range(d)]
         with m.If(self.k.valid & self.k.ready):
             m.d.sync += fresh.eq(self.k.payload.last)
             m.d.comb += self.overflow.eq(position == n_max)
@@ -95,7 +96,6 @@ class ReramMacro(wiring.Component):
                 m.d.sync += count.eq(position + 1)
             # One enable per column (a Switch would give every column register a case statement
             # over all N positions in the Verilog: quadratic in N).
-            key_msb = [wire(m, self.k.payload.data[t] >> (w - cfg.msb_bits), f"key_msb{t}") for t in range(d)]
             for j in range(n_max):
                 with m.If(position == j):
                     m.d.sync += [cols[j][t].eq(key_msb[t]) for t in range(d)]
