@@ -42,7 +42,8 @@ class AxiWriter(wiring.Component):
     """Writes runs of consecutive words: one command, then its words on ``data``, in order.
 
     A command becomes INCR bursts of at most ``max_burst`` beats that never cross 4 KiB. A
-    burst's AW beat is offered when the burst starts; its W beats pass straight from ``data``
+    burst starts at the earliest two cycles after the command is taken or the previous burst
+    started (the burst length is registered); its AW beat is offered when the burst starts; its W beats pass straight from ``data``
     (``wvalid = data.valid``, ``data.ready = wready``) without waiting for AW; the next burst
     starts once the current one's AW and last W beat are both done. B responses are always
     taken (``bready`` = 1).
@@ -81,8 +82,12 @@ class AxiWriter(wiring.Component):
         left = Signal(16)  # words of the command not yet in a burst
         to_boundary = page_words - addr[size:clog2(AXI_BOUNDARY)]
         capped = Mux(left > self.max_burst, self.max_burst, left)
+        # The length is registered, as in AxiReader (Fmax: the min of three and the address and
+        # count updates formed one long path): a burst starts at the earliest two cycles after
+        # the command or the previous burst's start.
         burst = Signal(range(max(self.max_burst, page_words) + 1))
-        m.d.comb += burst.eq(Mux(capped > to_boundary, to_boundary, capped))
+        burst_ok = Signal()  # ``burst`` holds the length for the current addr/left
+        m.d.sync += [burst.eq(Mux(capped > to_boundary, to_boundary, capped)), burst_ok.eq(active)]
 
         aw_pending = Signal()
         w_left = Signal(range(max(self.max_burst, page_words) + 1))  # beats of the current burst to send
@@ -102,10 +107,10 @@ class AxiWriter(wiring.Component):
         with m.If(aw_done):
             m.d.sync += aw_pending.eq(0)
         start = Signal()
-        m.d.comb += start.eq(active & (left != 0) & (~aw_pending | aw_done) & ((w_left == 0) | (w_done & (w_left == 1))))
+        m.d.comb += start.eq(active & burst_ok & (left != 0) & (~aw_pending | aw_done) & ((w_left == 0) | (w_done & (w_left == 1))))
         with m.If(start):
             m.d.sync += [aw_pending.eq(1), axi.awaddr.eq(addr), axi.awlen.eq(burst - 1),
-                         addr.eq(addr + (burst << size)), left.eq(left - burst)]
+                         addr.eq(addr + (burst << size)), left.eq(left - burst), burst_ok.eq(0)]
 
         # W: straight from data while the current burst has beats to send.
         m.d.comb += [axi.wvalid.eq(self.data.valid & (w_left != 0)), axi.wdata.eq(self.data.payload.data),
