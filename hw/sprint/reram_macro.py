@@ -10,7 +10,7 @@ from golden.sprint.model import NOISE_SHIFT, column_seed
 from ..common.layouts import token_layout
 from ..common.pipeline import tournament, wire
 
-__all__ = ["ReramMacro", "macro_query_layout", "mask_layout", "macro_blackbox"]
+__all__ = ["ReramMacro", "macro_signature", "macro_query_layout", "mask_layout", "macro_blackbox"]
 
 
 def macro_query_layout(cfg) -> data.StructLayout:
@@ -22,6 +22,20 @@ def macro_query_layout(cfg) -> data.StructLayout:
 def mask_layout(cfg) -> data.StructLayout:
     """``keep`` (bit j: key j survives; bits >= n are 0), ``last`` (from the query)."""
     return data.StructLayout({"keep": unsigned(cfg.max_tokens), "last": 1})
+
+
+def macro_signature(cfg) -> wiring.Signature:
+    """The pruning macro's ports (members of :class:`ReramMacro`); the recompute engine's
+    ``macro`` port is this signature flipped, so a real macro can take the behavioural one's place."""
+    return wiring.Signature({
+        "k": In(stream.Signature(token_layout(cfg))),
+        "q": In(stream.Signature(macro_query_layout(cfg))),
+        "mask": Out(stream.Signature(mask_layout(cfg))),
+        "theta": In(signed(cfg.analog_bits)),
+        "theta_we": In(1),
+        "n_keys": Out(range(cfg.max_tokens + 1)),
+        "overflow": Out(1),
+    })
 
 
 def _xorshift32(state):
@@ -52,15 +66,7 @@ class ReramMacro(wiring.Component):
 
     def __init__(self, *, config):
         self._config = config
-        super().__init__({
-            "k": In(stream.Signature(token_layout(config))),
-            "q": In(stream.Signature(macro_query_layout(config))),
-            "mask": Out(stream.Signature(mask_layout(config))),
-            "theta": In(signed(config.analog_bits)),
-            "theta_we": In(1),
-            "n_keys": Out(range(config.max_tokens + 1)),
-            "overflow": Out(1),
-        })
+        super().__init__(macro_signature(config))
 
     @property
     def config(self):

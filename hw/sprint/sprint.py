@@ -12,9 +12,9 @@ from golden.config import clog2
 from ..common import PerfCounters, Score, Softmax, WeightedSum, error_layout, output_layout, perf_layout, query_layout, token_layout
 from ..common.axi import AxiReader, AxiReadSignature
 from ..common.perf import COUNTER_BITS
-from .reram_macro import ReramMacro
+from .reram_macro import ReramMacro, macro_signature
 
-__all__ = ["Sprint", "command_layout"]
+__all__ = ["Sprint", "SprintEngine", "command_layout"]
 
 #: Entries of the FIFOs between the stages of the engine.
 QUERY_FIFO = 4
@@ -29,8 +29,61 @@ def command_layout(cfg) -> data.StructLayout:
     return data.StructLayout({"theta": signed(cfg.analog_bits), "base": unsigned(cfg.axi_addr_width)})
 
 
+#: Sticky error flags and the counters beside cycles/mac_cycles/packets (``errors``, ``perf``).
+ERRORS = ("key_overflow", "axi_error")
+COUNTERS = ("fetched", "reused")
+
+
+def _engine_signature(cfg) -> dict:
+    return {
+        "cmd": In(stream.Signature(command_layout(cfg))),
+        "k": In(stream.Signature(token_layout(cfg))),
+        "q": In(stream.Signature(query_layout(cfg))),
+        "o": Out(stream.Signature(output_layout(cfg))),
+        "axi": Out(AxiReadSignature(addr_width=cfg.axi_addr_width, data_width=cfg.axi_data_width)),
+        "errors": Out(error_layout(*ERRORS)),
+        "perf": Out(perf_layout(*COUNTERS)),
+    }
+
+
 class Sprint(wiring.Component):
-    """SPRINT for one head per packet (golden/sprint/model.py is the contract).
+    """SPRINT for one head per packet: :class:`SprintEngine` with the behavioural
+    :class:`ReramMacro` on its ``macro`` port (golden/sprint/model.py is the contract).
+
+    Members: as :class:`SprintEngine`, without ``macro``.
+    """
+
+    ERRORS, COUNTERS = ERRORS, COUNTERS
+
+    def __init__(self, *, config):
+        self._config = config
+        super().__init__(_engine_signature(config))
+
+    @property
+    def config(self):
+        return self._config
+
+    @property
+    def mac_arrays(self):
+        return 2
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.engine = engine = SprintEngine(config=self._config)
+        m.submodules.macro = macro = ReramMacro(config=self._config)
+        wiring.connect(m, engine.macro, macro)
+        for name in ("cmd", "k", "q"):
+            wiring.connect(m, wiring.flipped(getattr(self, name)), getattr(engine, name))
+        wiring.connect(m, engine.o, wiring.flipped(self.o))
+        wiring.connect(m, engine.axi, wiring.flipped(self.axi))
+        m.d.comb += [self.errors.eq(engine.errors), self.perf.eq(engine.perf)]
+        return m
+
+
+class SprintEngine(wiring.Component):
+    """SPRINT's recompute engine, one head per packet, with the pruning macro outside on its
+    ``macro`` port: the ``sprint_engine`` unit, for an ASIC flow that links a real macro there,
+    and for FPGA synthesis of the engine alone (:class:`Sprint` adds the behavioural macro).
 
     A packet: one beat on ``cmd`` (theta, K/V base address), its n keys on ``k`` (they program
     the macro's columns), then query rows on ``q`` (``last`` on the final one). Per query the
@@ -42,6 +95,8 @@ class Sprint(wiring.Component):
     softmax runs over survivors only. One output token per query leaves on ``o``.
 
     Members:
+        macro: ``Out(macro_signature.flip())`` to the macro: keys (``k``), queries (``q``), the
+            keep masks (``mask``), ``theta``/``theta_we``, ``overflow`` (``n_keys`` unused).
         cmd: ``In(stream.Signature(command_layout))``.
         k: ``In(stream.Signature(token_layout))``.
         q: ``In(stream.Signature(query_layout))``.
@@ -53,20 +108,11 @@ class Sprint(wiring.Component):
             ``fetched``, ``reused`` (K/V pairs of the last packet whose queries were all walked).
     """
 
-    ERRORS = ("key_overflow", "axi_error")
-    COUNTERS = ("fetched", "reused")
+    ERRORS, COUNTERS = ERRORS, COUNTERS
 
     def __init__(self, *, config):
         self._config = config
-        super().__init__({
-            "cmd": In(stream.Signature(command_layout(config))),
-            "k": In(stream.Signature(token_layout(config))),
-            "q": In(stream.Signature(query_layout(config))),
-            "o": Out(stream.Signature(output_layout(config))),
-            "axi": Out(AxiReadSignature(addr_width=config.axi_addr_width, data_width=config.axi_data_width)),
-            "errors": Out(error_layout(*self.ERRORS)),
-            "perf": Out(perf_layout(*self.COUNTERS)),
-        })
+        super().__init__({"macro": Out(macro_signature(config).flip()), **_engine_signature(config)})
 
     @property
     def config(self):
@@ -87,7 +133,7 @@ class Sprint(wiring.Component):
         words = 2 * cfg.row_words
         handshake = lambda s: s.valid & s.ready
 
-        m.submodules.macro = macro = ReramMacro(config=cfg)
+        macro = self.macro
         m.submodules.reader = reader = AxiReader(addr_width=cfg.axi_addr_width, data_width=aw,
                                                  max_burst=cfg.axi_max_burst, outstanding=2)
         m.submodules.score = score = Score(config=cfg, banks=2)
