@@ -2,17 +2,18 @@
 
 from amaranth import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from golden.config import clog2
-from golden.cta.cycles import (ARGMIN_LEVELS_PER_STAGE, POPCOUNT_BITS_PER_STAGE, SUMS_STAGES, argmin_stages,
-                               decide_latency, dist_stages)
+from golden.cta.cycles import (ARGMIN_LEVELS_PER_STAGE, EMIT_READ_STAGES, POPCOUNT_BITS_PER_STAGE, SUMS_STAGES,
+                               argmin_stages, decide_latency, dist_stages)
 from golden.cta.divide import biased_sum_bits, count_bits
 from golden.numerics import log2_lut
 from golden.timing import hasher_latency
 
-from ..common import Hasher, SkidBuffer
+from ..common import Hasher
 from ..common.pipeline import tournament
 
 __all__ = ["Clusterer", "cluster_input_layout", "centroid_layout"]
@@ -85,7 +86,8 @@ class Clusterer(wiring.Component):
 
     EMIT (from the cycle after the last token's sums are written): one centroid per cycle
     through a pipeline: read, register, add ``floor(n/2)``, W restoring-division stages
-    (golden.cta.divide), with ``bias = LOG2_LUT[n]``. Then, with ``hold``, the map stays
+    (golden.cta.divide), with ``bias = LOG2_LUT[n]``, into an output FIFO. The pipeline never
+    stalls: a centroid is issued only while the FIFO has room for it and all in flight. Then, with ``hold``, the map stays
     readable until ``release``; input is taken again once the unit is back in COLLECT.
 
     Members:
@@ -327,29 +329,33 @@ class Clusterer(wiring.Component):
         with m.If(c["pv"] & c["last"]):
             m.d.sync += [state.eq(EMIT), e.eq(0), issuing.eq(1)]
 
-        # --- Emit: read, register, + floor(n/2), W division stages; stalls as a unit. ---
-        # The stages stall together on ``en``, which reaches every stage register; a skid buffer
-        # in front of ``o`` makes it a local register's output instead of the consumer's ready.
-        m.submodules.out_skid = skid = SkidBuffer(self.o.payload.shape())
-        out = skid.i
-        wiring.connect(m, skid.o, wiring.flipped(self.o))
-        en = Signal()
-        m.d.comb += en.eq(~out.valid | out.ready)
+        # --- Emit: read, register, + floor(n/2), W division stages, into the output FIFO. ---
+        # The stages never stall (a stall enable would be the clock enable of every stage
+        # register, thousands of them across the die: the unit's critical path). Instead a
+        # centroid is issued only while the FIFO has room for it and for every centroid in
+        # flight: ``credits`` counts those issued and not yet taken from ``o``. The FIFO is deep
+        # enough for one centroid per cycle while ``o`` is ready, and its storage is the output
+        # register (fall-through, written in the last division stage), so the output timing is
+        # what it was with stages stalling together.
+        latency = EMIT_READ_STAGES + fmt.data_bits       # issue -> readable on ``o``
+        fifo_depth = latency + 1
+        m.submodules.out_fifo = out_fifo = SyncFIFO(width=len(self.o.payload.as_value()), depth=fifo_depth)
+        m.d.comb += [self.o.valid.eq(out_fifo.r_rdy), self.o.payload.eq(out_fifo.r_data),
+                     out_fifo.r_en.eq(self.o.ready)]
+        credits = Signal(range(fifo_depth + 1))
         emitting = state == EMIT
-        issue = issuing & en
-        m.d.comb += [s_rd.addr.eq(Mux(emitting, e, a_cid)), s_rd.en.eq(~emitting | en)]
+        issue = issuing & (credits < fifo_depth)
+        m.d.sync += credits.eq(credits + issue - (self.o.valid & self.o.ready))
+        m.d.comb += [s_rd.addr.eq(Mux(emitting, e, a_cid)), s_rd.en.eq(1)]
         if values:
-            m.d.comb += [v_rd.addr.eq(Mux(emitting, e, a_cid)), v_rd.en.eq(~emitting | en)]
+            m.d.comb += [v_rd.addr.eq(Mux(emitting, e, a_cid)), v_rd.en.eq(1)]
         with m.If(issue):
             m.d.sync += e.eq(e + 1)
             with m.If(e == self.clusters - 1):
                 m.d.sync += issuing.eq(0)
 
         def stage_reg(value, name, shape=None):
-            reg = Signal(shape if shape is not None else Value.cast(value).shape(), name=name)
-            with m.If(en):
-                m.d.sync += reg.eq(value)
-            return reg
+            return _reg(m, value, name, shape if shape is not None else Value.cast(value).shape())
 
         v1 = stage_reg(issue, "e1_v", unsigned(1))
         l1 = stage_reg(e == self.clusters - 1, "e1_last", unsigned(1))
@@ -394,21 +400,21 @@ class Clusterer(wiring.Component):
         def centroid(q):   # quotient - 2^(W-1): top bit inverted, read as signed
             return Cat(q[:w - 1], ~q[w - 1]).as_signed()
 
-        with m.If(en):
-            m.d.sync += out.valid.eq(v)
-            with m.If(v):
-                m.d.sync += [out.payload.bias.eq(bias), out.payload.last.eq(l)]
-                m.d.sync += [out.payload.data[t].eq(centroid(quots[t])) for t in range(d)]
-                if values:
-                    m.d.sync += [out.payload.value[t].eq(centroid(quots[d + t])) for t in range(d)]
-                if self._scale:
-                    m.d.sync += out.payload.scale.eq(scale)
-            with m.If(v & l):   # the packet's last centroid: the table is free again
-                m.d.sync += [n_open.eq(0), full.eq(0), slot.eq(1), tvalid.eq(0), pos.eq(0)]
-                if self._hold:
-                    m.d.sync += state.eq(HOLD)
-                else:
-                    m.d.sync += [state.eq(COLLECT), accepting.eq(1)]
+        out = Signal(self.o.payload.shape())
+        m.d.comb += [out.bias.eq(bias), out.last.eq(l)]
+        m.d.comb += [out.data[t].eq(centroid(quots[t])) for t in range(d)]
+        if values:
+            m.d.comb += [out.value[t].eq(centroid(quots[d + t])) for t in range(d)]
+        if self._scale:
+            m.d.comb += out.scale.eq(scale)
+        # The credits guarantee room: w_rdy is high whenever v is.
+        m.d.comb += [out_fifo.w_en.eq(v), out_fifo.w_data.eq(out)]
+        with m.If(v & l):   # the packet's last centroid: the table is free again
+            m.d.sync += [n_open.eq(0), full.eq(0), slot.eq(1), tvalid.eq(0), pos.eq(0)]
+            if self._hold:
+                m.d.sync += state.eq(HOLD)
+            else:
+                m.d.sync += [state.eq(COLLECT), accepting.eq(1)]
         if self._hold:
             with m.If((state == HOLD) & self.release):
                 m.d.sync += [state.eq(COLLECT), accepting.eq(1)]
