@@ -203,10 +203,13 @@ class SprintEngine(wiring.Component):
             m.d.sync += [walking.eq(1), rem.eq(macro.mask.payload.keep), cur.eq(macro.mask.payload.keep),
                          last_query.eq(macro.mask.payload.last)]
 
+        # j: the lowest survivor left, as a carry chain (isolate the lowest set bit) and an OR
+        # tree per index bit (a chain of N priority muxes was the engine's critical path).
         j = Signal(range(max(n_max, 2)))
-        for i in reversed(range(n_max)):
-            with m.If(rem[i]):
-                m.d.comb += j.eq(i)
+        lowest = Signal(n_max)
+        m.d.comb += lowest.eq(rem & (~rem + 1))
+        m.d.comb += [j[b].eq(Cat(*(lowest[i] for i in range(n_max) if i >> b & 1)).any())
+                     for b in range(len(j)) if n_max > 1 << b]
         slot = Signal(range(max(slots, 2)))
         m.d.comb += slot.eq(j if slots >= n_max else j % slots)
         rest = rem & (rem - 1)
