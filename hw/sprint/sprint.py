@@ -1,7 +1,7 @@
 """SPRINT recompute engine: pruning macro, K/V fetch over AXI with on-chip reuse, exact
 attention over the survivors."""
 
-from amaranth import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
@@ -189,14 +189,21 @@ class SprintEngine(wiring.Component):
         prev = Signal(n_max)
         prev_valid = Signal()
         last_query = Signal()
-        # A power-of-two number of tags, so the indexed read covers every index value (no latch).
-        tags = Array(Signal(range(max(n_max, 2)), name=f"tag{s}") for s in range(1 << clog2(max(slots, 2))))
-        valid = Signal(slots)
+        # buffered[j]: key j's pair is in its slot (j mod slots). Kept as a bitmap, so the
+        # walker's reuse decision is an AND with the survivor bit, not a read of the slot's tag
+        # and a compare. With fewer slots than keys, the tags say whom a fetch evicts.
+        buffered = Signal(n_max)
+        if slots < n_max:
+            # A power-of-two number of tags, so the indexed read covers every index value (no latch).
+            tags = Array(Signal(range(max(n_max, 2)), name=f"tag{s}") for s in range(1 << clog2(max(slots, 2))))
+            valid = Signal(slots)
         fetched, reused = Signal(COUNTER_BITS), Signal(COUNTER_BITS)
         perf_fetched, perf_reused = Signal(COUNTER_BITS), Signal(COUNTER_BITS)
 
         with m.If(handshake(self.cmd)):
-            m.d.sync += [valid.eq(0), prev_valid.eq(0), fetched.eq(0), reused.eq(0)]
+            m.d.sync += [buffered.eq(0), prev_valid.eq(0), fetched.eq(0), reused.eq(0)]
+            if slots < n_max:
+                m.d.sync += valid.eq(0)
 
         m.d.comb += macro.mask.ready.eq(~walking)
         with m.If(handshake(macro.mask)):
@@ -213,9 +220,9 @@ class SprintEngine(wiring.Component):
         slot = Signal(range(max(slots, 2)))
         m.d.comb += slot.eq(j if slots >= n_max else j % slots)
         rest = rem & (rem - 1)
-        policy_ok = 1 if cfg.reuse == "all" else (prev_valid & prev.bit_select(j, 1))
+        reusable = buffered if cfg.reuse == "all" else Mux(prev_valid, buffered & prev, 0)
         resident = Signal()
-        m.d.comb += resident.eq(valid.bit_select(slot, 1) & (tags[slot] == j) & policy_ok)
+        m.d.comb += resident.eq((lowest & reusable).any())
         entry = data.View(order_layout, order.w_data)
         m.d.comb += [entry.slot.eq(slot), entry.fetch.eq(~resident), entry.last.eq(rest == 0)]
         credits = Signal(range(PAIR_FIFO + 1))  # fetches issued and not yet taken from the landing FIFO
@@ -230,7 +237,13 @@ class SprintEngine(wiring.Component):
             with m.If(resident):
                 m.d.sync += reused.eq(reused + 1)
             with m.Else():
-                m.d.sync += [fetched.eq(fetched + 1), tags[slot].eq(j), valid.bit_select(slot, 1).eq(1)]
+                m.d.sync += fetched.eq(fetched + 1)
+                if slots < n_max:
+                    evicted = Mux(valid.bit_select(slot, 1), Const(1, n_max) << tags[slot], 0)
+                    m.d.sync += [tags[slot].eq(j), valid.bit_select(slot, 1).eq(1),
+                                 buffered.eq(buffered & ~evicted | lowest)]
+                else:
+                    m.d.sync += buffered.eq(buffered | lowest)
             with m.If(rest == 0):
                 m.d.sync += [walking.eq(0), prev.eq(cur), prev_valid.eq(1)]
                 with m.If(last_query):
