@@ -142,11 +142,8 @@ class Clusterer(wiring.Component):
         buf_wr, buf_rd = vbuf.write_port(), vbuf.read_port()
         buf_in, buf_out = Signal(range(buf_depth)), Signal(range(buf_depth))
         buf_level = Signal(range(buf_depth + 1))
-        # buf_level < buf_depth, kept as a register (the compare's carry chain in front of the
-        # input handshake was the cta engine's critical path).
-        buf_room = Signal(init=1)
         in_ok = Signal()
-        m.d.comb += in_ok.eq(accepting & buf_room)
+        m.d.comb += in_ok.eq(accepting & (buf_level < buf_depth))
         if values:
             m.d.comb += buf_wr.data.eq(Cat(self.i.payload.data.as_value(), self.i.payload.value.as_value()))
         else:
@@ -302,8 +299,7 @@ class Clusterer(wiring.Component):
         m.d.comb += [buf_rd.addr.eq(buf_out), buf_rd.en.eq(1)]
         with m.If(a["pv"]):
             m.d.sync += buf_out.eq(buf_out + 1)
-        level_next = buf_level + took - a["pv"]
-        m.d.sync += [buf_level.eq(level_next), buf_room.eq(level_next < buf_depth)]
+        m.d.sync += buf_level.eq(buf_level + took - a["pv"])
         vec = _reg(m, buf_rd.data, "c_vec", unsigned(vec_width))
         q_row = _reg(m, s_rd.data, "c_row", row)
         top = 1 << (w - 1)
