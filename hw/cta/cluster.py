@@ -142,8 +142,13 @@ class Clusterer(wiring.Component):
         buf_wr, buf_rd = vbuf.write_port(), vbuf.read_port()
         buf_in, buf_out = Signal(range(buf_depth)), Signal(range(buf_depth))
         buf_level = Signal(range(buf_depth + 1))
+        # Room for a token, as a register set from the level a cycle earlier with one entry of
+        # margin (the level rises by at most one a cycle), so no compare sits in front of the
+        # input handshake. The buffer never comes near full, so the margin never stalls input.
+        buf_room = Signal(init=1)
+        m.d.sync += buf_room.eq(buf_level < buf_depth - 1)
         in_ok = Signal()
-        m.d.comb += in_ok.eq(accepting & (buf_level < buf_depth))
+        m.d.comb += in_ok.eq(accepting & buf_room)
         if values:
             m.d.comb += buf_wr.data.eq(Cat(self.i.payload.data.as_value(), self.i.payload.value.as_value()))
         else:
