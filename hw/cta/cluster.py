@@ -178,7 +178,10 @@ class Clusterer(wiring.Component):
         full = Signal()
 
         # --- Stage 0: the hash is taken. Per-stage token fields travel in a shift register. ---
-        m.d.comb += hasher.o.ready.eq(state == COLLECT)
+        # Always ready: the hasher holds no hash outside COLLECT (the input gate closes at a
+        # packet's last token, and EMIT starts only after that token's sums are written), and
+        # a ready from ``state`` would drive the hasher's stall enable across the die.
+        m.d.comb += hasher.o.ready.eq(1)
         take = hasher.o.valid & hasher.o.ready
         pos = Signal(range(n_max + 1))            # tokens clustered so far
         room = pos < n_max
