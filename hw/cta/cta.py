@@ -4,7 +4,7 @@ from amaranth import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..common import (Fork, PerfCounters, Score, Softmax, WeightedSum, error_layout, output_layout, perf_layout,
+from ..common import (AttentionUnit, Fork, PerfCounters, Score, Softmax, WeightedSum, output_layout,
                       query_layout, token_layout)
 from .cluster import Clusterer, centroid_layout
 from .scatter import Scatter
@@ -12,7 +12,7 @@ from .scatter import Scatter
 __all__ = ["Cta"]
 
 
-class Cta(wiring.Component):
+class Cta(AttentionUnit):
     """CTA (ALGORITHMS.md) for one head, one packet at a time; golden.cta.cta_int bit for bit.
 
     A packet: n keys on ``k`` and n values on ``v`` (``last`` on the n-th, n <= N) and query
@@ -38,26 +38,15 @@ class Cta(wiring.Component):
     """
 
     ERRORS = ("key_overflow", "value_overflow", "query_overflow", "missing_value", "length_mismatch")
-    PERF = ("key_clusters", "query_clusters")
+    COUNTERS = ("key_clusters", "query_clusters")
 
     def __init__(self, *, config):
-        self._config = config
         super().__init__({
             "k": In(stream.Signature(token_layout(config))),
             "v": In(stream.Signature(token_layout(config))),
             "q": In(stream.Signature(query_layout(config))),
             "o": Out(stream.Signature(output_layout(config))),
-            "errors": Out(error_layout(*self.ERRORS)),
-            "perf": Out(perf_layout(*self.PERF)),
-        })
-
-    @property
-    def config(self):
-        return self._config
-
-    @property
-    def mac_arrays(self):
-        return 2
+        }, config=config)
 
     def elaborate(self, platform):
         m = Module()

@@ -4,13 +4,13 @@ from amaranth import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..common import (PerfCounters, Score, Softmax, WeightedSum, error_layout, output_layout, perf_layout,
-                      query_layout, token_layout)
+from ..common import (AttentionUnit, PerfCounters, Score, Softmax, WeightedSum, output_layout, query_layout,
+                      token_layout)
 
 __all__ = ["Dense"]
 
 
-class Dense(wiring.Component):
+class Dense(AttentionUnit):
     """Exact (integer) softmax(Q K^T * c) V for one head, one packet at a time.
 
     A packet: n keys on ``k`` and n values on ``v`` (one token per beat, ``last`` on the
@@ -29,24 +29,12 @@ class Dense(wiring.Component):
     ERRORS = ("key_overflow", "value_overflow", "missing_value")
 
     def __init__(self, *, config):
-        self._config = config
         super().__init__({
             "k": In(stream.Signature(token_layout(config))),
             "v": In(stream.Signature(token_layout(config))),
             "q": In(stream.Signature(query_layout(config))),
             "o": Out(stream.Signature(output_layout(config))),
-            "errors": Out(error_layout(*self.ERRORS)),
-            "perf": Out(perf_layout()),
-        })
-
-    @property
-    def config(self):
-        return self._config
-
-    @property
-    def mac_arrays(self):
-        """Multiplier arrays of L lanes (score and weighted sum)."""
-        return 2
+        }, config=config)
 
     def elaborate(self, platform):
         m = Module()

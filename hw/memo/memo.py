@@ -9,8 +9,8 @@ from amaranth.lib.wiring import In, Out
 from golden.config import clog2
 from golden.memo.cycles import map_words
 
-from ..common import (Fork, PerfCounters, Score, Select, Softmax, WeightedSum, error_layout, output_layout,
-                      perf_layout, prob_layout, query_layout, token_layout)
+from ..common import (AttentionUnit, Fork, PerfCounters, Score, Select, Softmax, WeightedSum, output_layout,
+                      prob_layout, query_layout, token_layout)
 from ..common.axi import AxiReader
 from ..common.axi_write import AxiWriter
 from ..common.perf import COUNTER_BITS
@@ -37,7 +37,7 @@ def command_layout(cfg) -> data.StructLayout:
 _SOFTMAX, _MAP = 0, 1
 
 
-class Memo(wiring.Component):
+class Memo(AttentionUnit):
     """Memoized attention for one head per packet, with the lookup engine beside it.
 
     The host looks a layer's signature up on ``lookup`` / ``answer`` (:class:`MemoLookup`), then
@@ -71,7 +71,6 @@ class Memo(wiring.Component):
     COUNTERS = ("hits", "stores")
 
     def __init__(self, *, config):
-        self._config = config
         cfg = config
         self._reader = AxiReader(addr_width=cfg.addr_width, data_width=cfg.axi_data_width,
                                  max_burst=cfg.max_burst, outstanding=2)
@@ -88,16 +87,11 @@ class Memo(wiring.Component):
             "axi_r": Out(self._reader.signature.members["axi"].signature),
             "axi_w": Out(self._writer.signature.members["axi"].signature),
             "busy": Out(1),
-            "errors": Out(error_layout(*self.ERRORS)),
-            "perf": Out(perf_layout(*self.COUNTERS)),
-        })
-
-    @property
-    def config(self):
-        return self._config
+        }, config=config)
 
     @property
     def mac_arrays(self):
+        """Multiplier arrays of L lanes: score, and ws_factor for the weighted sum."""
         return 1 + self._config.ws_factor
 
     def elaborate(self, platform):

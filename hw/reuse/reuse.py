@@ -8,8 +8,8 @@ from amaranth.lib.wiring import In, Out
 
 from golden.config import clog2
 
-from ..common import (Fork, PerfCounters, Score, Select, Softmax, WeightedSum, error_layout, output_layout,
-                      perf_layout, prob_layout, query_layout, token_layout)
+from ..common import (AttentionUnit, Fork, PerfCounters, Score, Select, Softmax, WeightedSum, output_layout,
+                      prob_layout, query_layout, token_layout)
 from ..common.perf import COUNTER_BITS
 from .map_buffer import MapBuffer
 
@@ -31,7 +31,7 @@ def command_layout(cfg) -> data.StructLayout:
 _SOFTMAX, _MAP, _FLUSH = 0, 1, 2
 
 
-class Reuse(wiring.Component):
+class Reuse(AttentionUnit):
     """softmax(Q K^T * c) V for one head per packet, with the map kept for later packets.
 
     Every packet starts with one beat on ``cmd``. A compute packet then is a dense packet (n
@@ -63,20 +63,13 @@ class Reuse(wiring.Component):
     COUNTERS = ("reuses", "dropped")
 
     def __init__(self, *, config):
-        self._config = config
         super().__init__({
             "cmd": In(stream.Signature(command_layout(config))),
             "k": In(stream.Signature(token_layout(config))),
             "v": In(stream.Signature(token_layout(config))),
             "q": In(stream.Signature(query_layout(config))),
             "o": Out(stream.Signature(output_layout(config))),
-            "errors": Out(error_layout(*self.ERRORS)),
-            "perf": Out(perf_layout(*self.COUNTERS)),
-        })
-
-    @property
-    def config(self):
-        return self._config
+        }, config=config)
 
     @property
     def mac_arrays(self):

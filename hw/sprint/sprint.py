@@ -9,7 +9,8 @@ from amaranth.lib.wiring import In, Out
 
 from golden.config import clog2
 
-from ..common import PerfCounters, Score, Softmax, WeightedSum, error_layout, output_layout, perf_layout, query_layout, token_layout
+from ..common import (AttentionUnit, PerfCounters, Score, Softmax, WeightedSum, output_layout, query_layout,
+                      token_layout)
 from ..common.axi import AxiReader, AxiReadSignature
 from ..common.perf import COUNTER_BITS
 from .reram_macro import ReramMacro, macro_signature
@@ -41,12 +42,10 @@ def _engine_signature(cfg) -> dict:
         "q": In(stream.Signature(query_layout(cfg))),
         "o": Out(stream.Signature(output_layout(cfg))),
         "axi": Out(AxiReadSignature(addr_width=cfg.axi_addr_width, data_width=cfg.axi_data_width)),
-        "errors": Out(error_layout(*ERRORS)),
-        "perf": Out(perf_layout(*COUNTERS)),
     }
 
 
-class Sprint(wiring.Component):
+class Sprint(AttentionUnit):
     """SPRINT for one head per packet: :class:`SprintEngine` with the behavioural
     :class:`ReramMacro` on its ``macro`` port (golden/sprint/model.py is the contract).
 
@@ -56,16 +55,7 @@ class Sprint(wiring.Component):
     ERRORS, COUNTERS = ERRORS, COUNTERS
 
     def __init__(self, *, config):
-        self._config = config
-        super().__init__(_engine_signature(config))
-
-    @property
-    def config(self):
-        return self._config
-
-    @property
-    def mac_arrays(self):
-        return 2
+        super().__init__(_engine_signature(config), config=config)
 
     def elaborate(self, platform):
         m = Module()
@@ -80,7 +70,7 @@ class Sprint(wiring.Component):
         return m
 
 
-class SprintEngine(wiring.Component):
+class SprintEngine(AttentionUnit):
     """SPRINT's recompute engine, one head per packet, with the pruning macro outside on its
     ``macro`` port: the ``sprint_engine`` unit, for an ASIC flow that links a real macro there,
     and for FPGA synthesis of the engine alone (:class:`Sprint` adds the behavioural macro).
@@ -111,16 +101,7 @@ class SprintEngine(wiring.Component):
     ERRORS, COUNTERS = ERRORS, COUNTERS
 
     def __init__(self, *, config):
-        self._config = config
-        super().__init__({"macro": Out(macro_signature(config).flip()), **_engine_signature(config)})
-
-    @property
-    def config(self):
-        return self._config
-
-    @property
-    def mac_arrays(self):
-        return 2
+        super().__init__({"macro": Out(macro_signature(config).flip()), **_engine_signature(config)}, config=config)
 
     def elaborate(self, platform):
         cfg = self._config

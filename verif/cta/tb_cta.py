@@ -24,7 +24,7 @@ class CtaTB(DenseTB):
 
     def __init__(self, dut, *, stall: float = 0.0):
         super().__init__(dut, stall=stall)
-        self._perf = Packer(perf_layout(*Cta.PERF))
+        self._perf = Packer(perf_layout(*Cta.COUNTERS))
         self._errors = Packer(error_layout(*Cta.ERRORS))
 
     def send(self, packet: Packet):
