@@ -9,8 +9,10 @@ from .streams import Fork, Select, SkidBuffer
 from .unit import AttentionUnit
 from .weighted_sum import WeightedSum
 
-__all__ = ["AttentionUnit", "Fork", "Select", "SkidBuffer", "Hasher", "hasher_input_layout", "hasher_output_layout", "Score", "Softmax", "WeightedSum", "PerfCounters", "perf_layout", "error_layout",
-           "token_layout", "key_layout", "query_layout", "score_layout", "prob_layout", "output_layout"]
+__all__ = ["AttentionUnit", "Fork", "Select", "SkidBuffer", "Hasher", "hasher_input_layout",
+           "hasher_output_layout", "Score", "Softmax", "WeightedSum", "PerfCounters", "perf_layout",
+           "error_layout", "token_layout", "key_layout", "query_layout", "score_layout",
+           "prob_layout", "output_layout"]
 
 from golden.hashing import HasherConfig  # noqa: E402
 
