@@ -24,6 +24,13 @@ PAIR_FIFO = 4
 LAST_FIFO = 16
 
 
+def split_lowest(mask, lowest, rest) -> list:
+    """Assignments ``lowest`` <- the lowest set bit of ``mask`` (isolated with a carry chain,
+    ``mask & -mask``), ``rest`` <- the other set bits."""
+    low = (mask & (~mask + 1))[:len(mask)]
+    return [lowest.eq(low), rest.eq(mask ^ low)]
+
+
 def command_layout(cfg) -> data.StructLayout:
     """``theta`` (the head's threshold register), ``base`` (byte address of token 0's K/V pair
     in memory; pair j is at base + j * pair_stride: K_j's words, then V_j's)."""
@@ -165,7 +172,11 @@ class SprintEngine(AttentionUnit):
         order_layout = data.StructLayout({"slot": range(max(slots, 2)), "fetch": 1, "last": 1})
         m.submodules.order = order = SyncFIFO(width=order_layout.size, depth=ORDER_FIFO)
         walking = Signal()
-        rem = Signal(n_max)
+        # The walker holds the survivor this step handles (one-hot) and the ones after it, both
+        # as registers: the reuse decision is an AND and an OR tree from registers, and the carry
+        # chain that isolates the next survivor runs beside it, into these registers.
+        lowest = Signal(n_max)
+        rest = Signal(n_max)
         cur = Signal(n_max)
         prev = Signal(n_max)
         prev_valid = Signal()
@@ -188,19 +199,16 @@ class SprintEngine(AttentionUnit):
 
         m.d.comb += macro.mask.ready.eq(~walking)
         with m.If(handshake(macro.mask)):
-            m.d.sync += [walking.eq(1), rem.eq(macro.mask.payload.keep), cur.eq(macro.mask.payload.keep),
-                         last_query.eq(macro.mask.payload.last)]
+            m.d.sync += [walking.eq(1), cur.eq(macro.mask.payload.keep), last_query.eq(macro.mask.payload.last),
+                         *split_lowest(macro.mask.payload.keep, lowest, rest)]
 
-        # j: the lowest survivor left, as a carry chain (isolate the lowest set bit) and an OR
-        # tree per index bit (a chain of N priority muxes was the engine's critical path).
+        # j: the survivor's index, an OR tree per index bit of the one-hot ``lowest`` (a chain of
+        # N priority muxes was the engine's critical path).
         j = Signal(range(max(n_max, 2)))
-        lowest = Signal(n_max)
-        m.d.comb += lowest.eq(rem & (~rem + 1))
         m.d.comb += [j[b].eq(Cat(*(lowest[i] for i in range(n_max) if i >> b & 1)).any())
                      for b in range(len(j)) if n_max > 1 << b]
         slot = Signal(range(max(slots, 2)))
         m.d.comb += slot.eq(j if slots >= n_max else j % slots)
-        rest = rem & (rem - 1)
         reusable = buffered if cfg.reuse == "all" else Mux(prev_valid, buffered & prev, 0)
         resident = Signal()
         m.d.comb += resident.eq((lowest & reusable).any())
@@ -214,7 +222,7 @@ class SprintEngine(AttentionUnit):
         step = walking & order.w_rdy & (resident | (can_fetch & reader.cmd.ready))
         m.d.comb += order.w_en.eq(step)
         with m.If(step):
-            m.d.sync += rem.eq(rest)
+            m.d.sync += split_lowest(rest, lowest, rest)
             with m.If(resident):
                 m.d.sync += reused.eq(reused + 1)
             with m.Else():
