@@ -1,5 +1,6 @@
 """Stages shared by every attention unit: score, softmax, weighted sum, and their helpers."""
 
+from .fifo import HeadRegisterFIFO
 from .hasher import Hasher, hasher_input_layout, hasher_output_layout
 from .layouts import key_layout, output_layout, prob_layout, query_layout, score_layout, token_layout
 from .perf import PerfCounters, perf_layout, error_layout
@@ -9,10 +10,10 @@ from .streams import Fork, Select, SkidBuffer
 from .unit import AttentionUnit
 from .weighted_sum import WeightedSum
 
-__all__ = ["AttentionUnit", "Fork", "Select", "SkidBuffer", "Hasher", "hasher_input_layout",
-           "hasher_output_layout", "Score", "Softmax", "WeightedSum", "PerfCounters", "perf_layout",
-           "error_layout", "token_layout", "key_layout", "query_layout", "score_layout",
-           "prob_layout", "output_layout"]
+__all__ = ["AttentionUnit", "Fork", "Select", "SkidBuffer", "HeadRegisterFIFO", "Hasher",
+           "hasher_input_layout", "hasher_output_layout", "Score", "Softmax", "WeightedSum",
+           "PerfCounters", "perf_layout", "error_layout", "token_layout", "key_layout",
+           "query_layout", "score_layout", "prob_layout", "output_layout"]
 
 from golden.hashing import HasherConfig  # noqa: E402
 

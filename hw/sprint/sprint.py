@@ -12,6 +12,7 @@ from golden.config import clog2
 from ..common import (AttentionUnit, PerfCounters, Score, Softmax, WeightedSum, output_layout, query_layout,
                       token_layout)
 from ..common.axi import AxiReader, AxiReadSignature
+from ..common.fifo import HeadRegisterFIFO
 from ..common.perf import COUNTER_BITS
 from .reram_macro import ReramMacro, macro_signature
 
@@ -170,7 +171,9 @@ class SprintEngine(AttentionUnit):
 
         # --- Walker: survivors in key order, reuse or fetch ----------------------------------
         order_layout = data.StructLayout({"slot": range(max(slots, 2)), "fetch": 1, "last": 1})
-        m.submodules.order = order = SyncFIFO(width=order_layout.size, depth=ORDER_FIFO)
+        # Its head is a register: the head's slot addresses the K/V buffer's read, and a
+        # memory read in front of that address was the engine's critical path.
+        m.submodules.order = order = HeadRegisterFIFO(width=order_layout.size, depth=ORDER_FIFO)
         walking = Signal()
         # The walker holds the survivor this step handles (one-hot) and the ones after it, both
         # as registers: the reuse decision is an AND and an OR tree from registers, and the carry
