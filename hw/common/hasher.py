@@ -107,6 +107,8 @@ class Hasher(wiring.Component):
         with m.If(en):
             m.d.sync += self.o.valid.eq(t["valid"] & t["emit"])
             with m.If(t["valid"] & t["emit"]):
-                m.d.sync += [self.o.payload.hash[bit].eq(totals[bit] >= 0) for bit in range(self.bits)]
+                # The sign bit of the (exact-width) sum: ``>= 0`` became a second carry chain
+                # behind the accumulator's add, the cta and cta_cluster critical path.
+                m.d.sync += [self.o.payload.hash[bit].eq(~totals[bit][-1]) for bit in range(self.bits)]
                 m.d.sync += self.o.payload.token.eq(t["token"])
         return m
