@@ -194,6 +194,7 @@ class SprintEngine(AttentionUnit):
             valid = Signal(slots)
         fetched, reused = Signal(COUNTER_BITS), Signal(COUNTER_BITS)
         perf_fetched, perf_reused = Signal(COUNTER_BITS), Signal(COUNTER_BITS)
+        perf_due = Signal()
 
         with m.If(handshake(self.cmd)):
             m.d.sync += [buffered.eq(0), prev_valid.eq(0), fetched.eq(0), reused.eq(0)]
@@ -240,7 +241,12 @@ class SprintEngine(AttentionUnit):
                 m.d.sync += [walking.eq(0), prev.eq(cur), prev_valid.eq(1)]
                 with m.If(last_query):
                     m.d.comb += packet_done.eq(1)
-                    m.d.sync += [perf_fetched.eq(fetched + ~resident), perf_reused.eq(reused + resident)]
+                    m.d.sync += perf_due.eq(1)
+        # The packet's counts are published a cycle after its last step, once that step's count
+        # is in: an add behind ``resident`` was the walker's critical path. (The packet's
+        # output leaves the stages many cycles later, so nothing can read them earlier.)
+        with m.If(perf_due):
+            m.d.sync += [perf_due.eq(0), perf_fetched.eq(fetched), perf_reused.eq(reused)]
 
         # --- Landing: AXI words gathered into K/V pairs (credits: R never waits) --------------
         m.submodules.pairs = pairs = SyncFIFO(width=2 * vec_bits, depth=PAIR_FIFO)
