@@ -14,6 +14,7 @@ from ..common import (AttentionUnit, PerfCounters, Score, Softmax, WeightedSum, 
 from ..common.axi import AxiReader, AxiReadSignature
 from ..common.fifo import HeadRegisterFIFO
 from ..common.perf import COUNTER_BITS
+from ..common.pipeline import register
 from .reram_macro import ReramMacro, macro_signature
 
 __all__ = ["Sprint", "SprintEngine", "command_layout"]
@@ -192,12 +193,12 @@ class SprintEngine(AttentionUnit):
             # A power-of-two number of tags, so the indexed read covers every index value (no latch).
             tags = Array(Signal(range(max(n_max, 2)), name=f"tag{s}") for s in range(1 << clog2(max(slots, 2))))
             valid = Signal(slots)
-        fetched, reused = Signal(COUNTER_BITS), Signal(COUNTER_BITS)
-        perf_fetched, perf_reused = Signal(COUNTER_BITS), Signal(COUNTER_BITS)
-        perf_due = Signal()
+        fetched, reused = Signal(COUNTER_BITS, name="fetched"), Signal(COUNTER_BITS, name="reused")
+        perf_fetched = Signal(COUNTER_BITS, name="perf_fetched")
+        perf_reused = Signal(COUNTER_BITS, name="perf_reused")
 
         with m.If(handshake(self.cmd)):
-            m.d.sync += [buffered.eq(0), prev_valid.eq(0), fetched.eq(0), reused.eq(0)]
+            m.d.sync += [buffered.eq(0), prev_valid.eq(0)]
             if slots < n_max:
                 m.d.sync += valid.eq(0)
 
@@ -227,10 +228,7 @@ class SprintEngine(AttentionUnit):
         m.d.comb += order.w_en.eq(step)
         with m.If(step):
             m.d.sync += split_lowest(rest, lowest, rest)
-            with m.If(resident):
-                m.d.sync += reused.eq(reused + 1)
-            with m.Else():
-                m.d.sync += fetched.eq(fetched + 1)
+            with m.If(~resident):
                 if slots < n_max:
                     evicted = Mux(valid.bit_select(slot, 1), Const(1, n_max) << tags[slot], 0)
                     m.d.sync += [tags[slot].eq(j), valid.bit_select(slot, 1).eq(1),
@@ -241,12 +239,21 @@ class SprintEngine(AttentionUnit):
                 m.d.sync += [walking.eq(0), prev.eq(cur), prev_valid.eq(1)]
                 with m.If(last_query):
                     m.d.comb += packet_done.eq(1)
-                    m.d.sync += perf_due.eq(1)
-        # The packet's counts are published a cycle after its last step, once that step's count
-        # is in: an add behind ``resident`` was the walker's critical path. (The packet's
-        # output leaves the stages many cycles later, so nothing can read them earlier.)
-        with m.If(perf_due):
-            m.d.sync += [perf_due.eq(0), perf_fetched.eq(fetched), perf_reused.eq(reused)]
+        # The fetch/reuse counts follow the steps a cycle late, and a packet's counts are
+        # published (and cleared) the cycle after its last step: the reuse decision only drives
+        # two registers here, not two 32-bit counters' enables or adds (the walker's critical
+        # path). The packet's output leaves the stages many cycles later, so nothing reads the
+        # counts earlier; clearing on publication (last) also wins over a late count.
+        fetch_r = register(m, None, step & ~resident, "fetch_r")
+        reuse_r = register(m, None, step & resident, "reuse_r")
+        publish = register(m, None, packet_done, "publish")
+        with m.If(fetch_r):
+            m.d.sync += fetched.eq(fetched + 1)
+        with m.If(reuse_r):
+            m.d.sync += reused.eq(reused + 1)
+        with m.If(publish):
+            m.d.sync += [perf_fetched.eq(fetched + fetch_r), perf_reused.eq(reused + reuse_r),
+                         fetched.eq(0), reused.eq(0)]
 
         # --- Landing: AXI words gathered into K/V pairs (credits: R never waits) --------------
         m.submodules.pairs = pairs = SyncFIFO(width=2 * vec_bits, depth=PAIR_FIFO)
