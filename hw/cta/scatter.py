@@ -44,19 +44,22 @@ class Scatter(wiring.Component):
         collect = Signal(init=1)
         row = Signal(range(max(cfg.max_clusters, 2)))
         pos = Signal(range(max(cfg.max_tokens, 2)))
+        # pos is the packet's last token (n_tokens - 1), as a register set when pos moves: a
+        # subtract and compare in front of ``done`` (the query clusterer's release) was the cta
+        # engine's critical path. n_tokens is set long before the rows arrive and held until done.
+        last = Signal()
         m.d.comb += self.i.ready.eq(collect)
         with m.If(self.i.valid & self.i.ready):
             m.d.comb += [wr.addr.eq(row), wr.data.eq(self.i.payload.data), wr.en.eq(1)]
             with m.If(self.i.payload.last):
-                m.d.sync += [collect.eq(0), row.eq(0), pos.eq(0)]
+                m.d.sync += [collect.eq(0), row.eq(0), pos.eq(0), last.eq(self.n_tokens == 1)]
             with m.Else():
                 m.d.sync += row.eq(row + 1)
         en = ~self.o.valid | self.o.ready
-        last = pos == self.n_tokens - 1
         m.d.comb += [self.map_addr.eq(pos), rd.addr.eq(self.map_data)]
         with m.If(~collect & en):
             m.d.sync += [self.o.valid.eq(1), self.o.payload.data.eq(rd.data), self.o.payload.last.eq(last),
-                         pos.eq(pos + 1)]
+                         pos.eq(pos + 1), last.eq(pos + 2 == self.n_tokens)]
             m.d.comb += self.done.eq(last)
             with m.If(last):
                 m.d.sync += collect.eq(1)
