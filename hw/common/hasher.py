@@ -84,6 +84,9 @@ class Hasher(wiring.Component):
             # of constants, then +x or -x.
             terms = []
             for l in range(lanes):
+                if chunks == 1:  # one chunk: the signs are constants (no mux on the chunk register)
+                    terms.append(lane[l] if signs[bit][l] > 0 else negated[l])
+                    continue
                 plus = Signal(name=f"plus{bit}_{l}")
                 with m.Switch(b["chunk"]):
                     for c in range(chunks):
