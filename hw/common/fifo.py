@@ -12,7 +12,7 @@ class HeadRegisterFIFO(Elaboratable, FIFOInterface):
     and the other ``depth - 1`` entries in a ``SyncFIFO`` behind it. A consumer then reads its
     head without a memory read (and its address) in front of whatever the head drives.
 
-    A write goes straight into the head register when the storage is empty and the head is
+    A write goes straight into the head register when the queue behind it is empty and the head is
     free or being read, so an entry written at cycle t is readable at t + 1, as in ``SyncFIFO``.
 
     Members: those of ``amaranth.lib.fifo.FIFOInterface``.
@@ -26,22 +26,22 @@ class HeadRegisterFIFO(Elaboratable, FIFOInterface):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.storage = storage = SyncFIFO(width=self.width, depth=self.depth - 1)
+        m.submodules.queue = queue = SyncFIFO(width=self.width, depth=self.depth - 1)
         head_valid = Signal()
-        # Invariant: the storage holds entries only while the head is valid, so the FIFO is full
-        # exactly when the storage is.
+        # Invariant: the queue holds entries only while the head is valid, so the FIFO is full
+        # exactly when the queue is.
         refill = ~head_valid | self.r_en        # the head register takes its next entry
         write = self.w_en & self.w_rdy
-        direct = refill & ~storage.r_rdy        # the written entry is next: skip the storage
+        direct = refill & ~queue.r_rdy        # the written entry is next: skip the queue
         m.d.comb += [
-            self.w_rdy.eq(storage.w_rdy), self.r_rdy.eq(head_valid),
-            self.w_level.eq(storage.w_level + head_valid), self.r_level.eq(storage.r_level + head_valid),
-            storage.w_data.eq(self.w_data), storage.w_en.eq(write & ~direct),
-            storage.r_en.eq(refill),
+            self.w_rdy.eq(queue.w_rdy), self.r_rdy.eq(head_valid),
+            self.w_level.eq(queue.w_level + head_valid), self.r_level.eq(queue.r_level + head_valid),
+            queue.w_data.eq(self.w_data), queue.w_en.eq(write & ~direct),
+            queue.r_en.eq(refill),
         ]
         with m.If(refill):
-            with m.If(storage.r_rdy):
-                m.d.sync += [self.r_data.eq(storage.r_data), head_valid.eq(1)]
+            with m.If(queue.r_rdy):
+                m.d.sync += [self.r_data.eq(queue.r_data), head_valid.eq(1)]
             with m.Else():
                 m.d.sync += [self.r_data.eq(self.w_data), head_valid.eq(write)]
         return m
