@@ -15,7 +15,10 @@ class HeadRegisterFIFO(Elaboratable, FIFOInterface):
     A write goes straight into the head register when the queue behind it is empty and the head is
     free or being read, so an entry written at cycle t is readable at t + 1, as in ``SyncFIFO``.
 
-    Members: those of ``amaranth.lib.fifo.FIFOInterface``.
+    Members: those of ``amaranth.lib.fifo.FIFOInterface``, and
+        r_next: ``Signal(width)`` (comb) the value ``r_data`` holds in the next cycle. It lets a
+            synchronous memory be addressed by the head a cycle ahead, so that its read data
+            belongs to the head entry in the same cycle as ``r_data``.
     """
 
     def __init__(self, *, width: int, depth: int):
@@ -23,6 +26,7 @@ class HeadRegisterFIFO(Elaboratable, FIFOInterface):
             self._MustUse__silence = True   # never elaborated: no "created but never used" warning
             raise ValueError(f"HeadRegisterFIFO depth={depth} must be at least 2.")
         super().__init__(width=width, depth=depth)
+        self.r_next = Signal(width)
 
     def elaborate(self, platform):
         m = Module()
@@ -39,9 +43,13 @@ class HeadRegisterFIFO(Elaboratable, FIFOInterface):
             queue.w_data.eq(self.w_data), queue.w_en.eq(write & ~direct),
             queue.r_en.eq(refill),
         ]
+        m.d.comb += self.r_next.eq(self.r_data)
         with m.If(refill):
             with m.If(queue.r_rdy):
-                m.d.sync += [self.r_data.eq(queue.r_data), head_valid.eq(1)]
+                m.d.comb += self.r_next.eq(queue.r_data)
+                m.d.sync += head_valid.eq(1)
             with m.Else():
-                m.d.sync += [self.r_data.eq(self.w_data), head_valid.eq(write)]
+                m.d.comb += self.r_next.eq(self.w_data)
+                m.d.sync += head_valid.eq(write)
+        m.d.sync += self.r_data.eq(self.r_next)
         return m

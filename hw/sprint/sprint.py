@@ -280,11 +280,19 @@ class SprintEngine(AttentionUnit):
             m.d.sync += self.errors.axi_error.eq(1)
 
         # --- Assembler: survivors in order, reused from the buffer or landed, into both stages --
+        # The buffer is read a cycle ahead: the order FIFO's next head addresses a synchronous
+        # read, so its data belongs to the head entry when the head is. The read is transparent
+        # for the buffer's write, which is the head itself writing a fetched pair into its slot:
+        # the next entry may reuse that very pair (the previous query's last survivor). A
+        # synchronous read lets the buffer be block RAM; a combinational read of LUT RAM in
+        # front of the value FIFO was the engine's critical path.
         m.submodules.buffer = buffer = Memory(shape=unsigned(2 * vec_bits), depth=slots, init=[])
-        bw, br = buffer.write_port(), buffer.read_port(domain="comb")
+        bw = buffer.write_port()
+        br = buffer.read_port(transparent_for=(bw,))
         head = data.View(order_layout, order.r_data)
         pair = Signal(2 * vec_bits)
-        m.d.comb += [br.addr.eq(head.slot), pair.eq(Mux(head.fetch, pairs.r_data, br.data))]
+        m.d.comb += [br.addr.eq(data.View(order_layout, order.r_next).slot),
+                     pair.eq(Mux(head.fetch, pairs.r_data, br.data))]
         have = order.r_rdy & (~head.fetch | pairs.r_rdy)
         # Keys go straight into the score stage's load bank (its ready is a register, so the
         # valid does not wait on it); values queue for the weighted sum, which runs a row behind.

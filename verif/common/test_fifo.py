@@ -35,12 +35,17 @@ def test_head_register_fifo_matches_sync_fifo_every_cycle(depth, seed):
             for port in PORTS:
                 assert ctx.get(getattr(dut, port)) == ctx.get(getattr(ref, port)), \
                     f"seed {seed} depth {depth} cycle {cycle}: {port}"
+            if cycle and r_valid_next:
+                # r_next, sampled a cycle ago, is the head entry now
+                assert ctx.get(dut.r_data) == r_next, f"seed {seed} depth {depth} cycle {cycle}: r_next"
+            r_next = ctx.get(dut.r_next)
             if ctx.get(ref.r_rdy):
                 assert ctx.get(dut.r_data) == ctx.get(ref.r_data), f"seed {seed} depth {depth} cycle {cycle}: r_data"
                 checked.append(r_en)
             if w_en and ctx.get(ref.w_rdy):
                 value = (value + 1) % 256
             await ctx.tick()
+            r_valid_next = ctx.get(ref.r_rdy)
 
     sim = Simulator(m)
     sim.add_clock(1e-8)
