@@ -42,17 +42,24 @@ def parse_field(kind: type, text: str):
     return json.loads(text)  # tuples/lists (e.g. layer groups) as JSON
 
 
+DSP_CHOICES = ("generic", "ecp5")
+DSP_HELP = ("multipliers: 'generic' (inferred '*', portable; the default) or 'ecp5' (Lattice MULT18X18D instances "
+            "holding the pipeline registers themselves; Yosys leaves them in the fabric)")
+
+
 def _build_parser(units) -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m gen", description="Write Verilog for an attnforge unit.",
                      epilog="Run 'python -m gen UNIT --help' for a unit's parameters.")
     parser.add_argument("--defaults", action="store_true", help="write every unit at its default config")
     parser.add_argument("-o", "--output", default="build/verilog", help="output directory (default: build/verilog)")
+    parser.add_argument("--dsp", choices=DSP_CHOICES, default="generic", help=DSP_HELP)
     sub = parser.add_subparsers(dest="unit", metavar="UNIT", title="units")
     for unit in units.values():
         p = sub.add_parser(unit.name, help=unit.summary, description=unit.summary)
         p.add_argument("-o", "--output", default=argparse.SUPPRESS, help="output directory")
         p.add_argument("--config", metavar="FILE", help="JSON file of config field values")
         p.add_argument("--name", help="top-level module name (default: the unit name)")
+        p.add_argument("--dsp", choices=DSP_CHOICES, default=argparse.SUPPRESS, help=DSP_HELP)
         if unit.blackbox is not None:
             p.add_argument("--blackbox", action="store_true", help="emit ports only, no body (ASIC macro stand-in)")
         helps = unit.config.field_help()
@@ -95,7 +102,7 @@ def main(argv=None) -> int:
         out = Path(args.output)
         if args.defaults:
             for unit in units.values():
-                art = emit_unit(unit, unit.config(), out)
+                art = emit_unit(unit, unit.config(), out, dsp=args.dsp)
                 print(f"{unit.name}: {art.verilog} ({art.verilog.stat().st_size // 1024} KiB)")
             return 0
         if args.unit is None:
@@ -103,7 +110,7 @@ def main(argv=None) -> int:
             return 2
         unit = units[args.unit]
         cfg = _config_for(unit, args)
-        art = emit_unit(unit, cfg, out, name=args.name, blackbox=getattr(args, "blackbox", False))
+        art = emit_unit(unit, cfg, out, name=args.name, blackbox=getattr(args, "blackbox", False), dsp=args.dsp)
         print(f"{art.verilog}\n{art.filelist}\n{art.manifest}")
         return 0
     except (UsageError, ConfigError) as exc:

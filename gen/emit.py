@@ -89,9 +89,13 @@ def verilog_text(unit, cfg, name: str | None = None) -> str:
     return compact_zero_init(verilog.convert(unit.build(cfg), name=name or unit.name, emit_src=False))
 
 
-def emit_unit(unit, cfg, out_dir: Path, name: str | None = None, blackbox: bool = False) -> Artifacts:
+def emit_unit(unit, cfg, out_dir: Path, name: str | None = None, blackbox: bool = False,
+              dsp: str = "generic") -> Artifacts:
     """Write ``<name>.v``, ``<name>.f``, ``<name>.json``, ``<name>.core`` and ``<name>.vlt``
-    into ``out_dir``."""
+    into ``out_dir``. ``dsp`` names the multiplier primitive (:mod:`hw.common.dsp`): with
+    ``"ecp5"`` the Verilog instantiates Lattice MULT18X18D cells (Yosys's ECP5 cell library,
+    or Lattice's, resolves them)."""
+    from hw.common.dsp import TARGETS
     from importlib.metadata import version
     name = name or unit.name
     out_dir = Path(out_dir)
@@ -103,13 +107,13 @@ def emit_unit(unit, cfg, out_dir: Path, name: str | None = None, blackbox: bool 
         text = unit.blackbox(cfg, name)
         component._MustUse__silence = True  # only its ports are read; Amaranth would warn it was never elaborated
     else:
-        text = compact_zero_init(verilog.convert(component, name=name, emit_src=False))
+        text = compact_zero_init(verilog.convert(component, name=name, platform=TARGETS[dsp], emit_src=False))
     v_path = out_dir / f"{name}.v"
     v_path.write_text(text)
     f_path = out_dir / f"{name}.f"
     f_path.write_text(f"{v_path.resolve()}\n")
     manifest = {
-        "unit": unit.name, "top": name, "blackbox": blackbox, "config_class": type(cfg).__name__,
+        "unit": unit.name, "top": name, "blackbox": blackbox, "dsp": dsp, "config_class": type(cfg).__name__,
         "config": cfg.to_dict(), "config_key": cfg.key, "ports": port_list(component),
         "clock": "clk (rising edge)", "reset": "rst (synchronous, active high)",
         "generator": {"attnforge": version("attnforge"), "amaranth": version("amaranth")},

@@ -15,6 +15,12 @@ buffers are inserted and the top-level ports stay internal nets. Fmax is therefo
 register-to-register Fmax of the unit inside a larger design, which is what a user's own
 top level sees when it registers the unit's ports.
 
+Multipliers: by default (``--dsp ecp5``) the units are generated with ``python -m gen --dsp
+ecp5``: every partial product is a MULT18X18D instance holding the operand, pipeline and output
+registers itself (hw/common/dsp.py; cycle for cycle the generic product, checked by
+verif/common/test_dsp_ecp5.py), because synth_ecp5 leaves inferred multipliers' registers in the
+fabric. ``--dsp generic`` synthesizes the portable Verilog as ``make verilog`` writes it.
+
 ``python scripts/synth.py --generic [UNIT ...]`` (``make synth-generic``): technology
 independent Yosys ``synth -flatten -top`` (memories kept as memory cells instead of being
 exploded into flip-flops), cell counts per type into ``build/report/synth_generic.{json,md}``.
@@ -89,13 +95,14 @@ def tail(log: Path, n: int = 8) -> list[str]:
 ZERO_INIT = re.compile(r"^  initial begin : zero_init_\d+\n.*?\n  end\n", re.M | re.S)
 
 
-def emit(unit, directory: Path, cfg=None) -> Path:
+def emit(unit, directory: Path, cfg=None, dsp: str = "generic") -> Path:
     """The unit's default config into ``directory``. For synthesis the zero-fill loops of the
     memories are dropped: Yosys 0.23 unrolls such a loop word by word in its front end (the
     reuse map buffer's 196,608 words take longer than the rest of synthesis), and an ECP5
-    block RAM without INITVAL starts at zero anyway, so the result is the same."""
+    block RAM without INITVAL starts at zero anyway, so the result is the same. ``dsp``: the
+    multiplier primitive (``python -m gen --dsp``)."""
     from gen.emit import emit_unit
-    path = emit_unit(unit, cfg if cfg is not None else unit.config(), directory).verilog
+    path = emit_unit(unit, cfg if cfg is not None else unit.config(), directory, dsp=dsp).verilog
     path.write_text(ZERO_INIT.sub("", path.read_text()))
     return path
 
@@ -117,10 +124,11 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def synth_ecp5(unit, work: Path, yosys: list[str], nextpnr: list[str], freq: float, seed: int, cfg, changed) -> dict:
+def synth_ecp5(unit, work: Path, yosys: list[str], nextpnr: list[str], freq: float, seed: int, cfg, changed,
+               dsp: str = "ecp5") -> dict:
     name = unit.name
-    verilog = emit(unit, work, cfg)
-    result = {"unit": name, "config": cfg.to_dict(), "changed": changed, "verilog_sha256": sha256(verilog),
+    verilog = emit(unit, work, cfg, dsp)
+    result = {"unit": name, "config": cfg.to_dict(), "changed": changed, "dsp": dsp, "verilog_sha256": sha256(verilog),
               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     script = work / "synth_ecp5.ys"
     script.write_text(f"read_verilog -sv {name}.v\nsynth_ecp5 -top {name} -json {name}.ecp5.json\n")
@@ -247,6 +255,9 @@ def main(argv=None) -> int:
     parser.add_argument("--generic", action="store_true", help="technology-independent yosys synth, cell counts")
     parser.add_argument("--freq", type=float, default=FREQ_MHZ, help="nextpnr target frequency in MHz (default 150)")
     parser.add_argument("--seed", type=int, default=SEED, help="nextpnr placer seed (default 1)")
+    parser.add_argument("--dsp", choices=("ecp5", "generic"), default="ecp5",
+                        help="multipliers for the ECP5 flow: MULT18X18D instances with their own pipeline registers "
+                             "(default), or the generic Verilog's inferred '*' (Yosys leaves the registers in the fabric)")
     parser.add_argument("--build", default=str(ROOT / "build"), help="build directory (default: build)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="change a config field from its default (JSON value), e.g. --set heads=8; "
@@ -285,11 +296,15 @@ def main(argv=None) -> int:
         meta["description"] = (f"Lattice {DEVICE['part']} ({DEVICE['package']}): {yosys_version} `synth_ecp5`, then "
                                f"{nextpnr_version} `--out-of-context --freq {args.freq:g} --seed {args.seed}` "
                                "(no I/O buffers: the units' ports are wider than the package's I/O, so Fmax is "
-                               "register to register). Default config of every unit.")
+                               "register to register). Default config of every unit. Multipliers: "
+                               + ("MULT18X18D instances with their operand, pipeline and output registers "
+                                  "(`--dsp ecp5`)." if args.dsp == "ecp5" else "inferred (`--dsp generic`)."))
         meta["command"] = "make synth"
     failed = 0
     for name in chosen:
         tag = name + "".join(f"@{k}={v}" for k, v in changes.items()).replace(" ", "")
+        if not args.generic and args.dsp != "ecp5":
+            tag += f"@dsp={args.dsp}"
         work = build / kind / tag
         if work.exists():
             shutil.rmtree(work)
@@ -302,7 +317,7 @@ def main(argv=None) -> int:
             return 2
         print(f"{name}: {'generic synth' if args.generic else 'synth_ecp5 + nextpnr-ecp5'} in {work} ...", flush=True)
         result = synth_generic(units[name], work, yosys, cfg, changes) if args.generic else \
-            synth_ecp5(units[name], work, yosys, nextpnr, args.freq, args.seed, cfg, changes)
+            synth_ecp5(units[name], work, yosys, nextpnr, args.freq, args.seed, cfg, changes, args.dsp)
         (out / kind / f"{tag}.json").write_text(json.dumps(result, indent=2) + "\n")
         if result["status"] != "ok":
             failed += 1

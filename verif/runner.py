@@ -23,7 +23,7 @@ BUILD = ROOT / "build" / "sim"
 RESULTS = BUILD / "results"
 WAIVERS = ROOT / "verif" / "lint" / "waivers.vlt"
 
-__all__ = ["ROOT", "BUILD", "RESULTS", "verilator_env", "Build", "build", "run"]
+__all__ = ["ROOT", "BUILD", "RESULTS", "verilator_env", "Build", "build", "verilate", "run"]
 
 
 def verilator_env() -> None:
@@ -87,8 +87,6 @@ class Build:
 
 def build(unit_name: str, cfg, *, toplevel: str | None = None) -> Build:
     """Generate Verilog and compile it with Verilator, unless an up-to-date build exists."""
-    from cocotb_tools.runner import get_runner
-
     from hw.units import get_unit
     from gen.emit import emit_unit
 
@@ -105,13 +103,22 @@ def build(unit_name: str, cfg, *, toplevel: str | None = None) -> Build:
             return Build(unit.name, cfg, directory, toplevel)
         stamp.unlink(missing_ok=True)
         art = emit_unit(unit, cfg, directory / "rtl", name=toplevel)
-        runner = get_runner("verilator")
-        with _make_overrides(VERILATOR_MAKE_OVERRIDES):
-            runner.build(sources=[art.verilog], hdl_toplevel=toplevel, build_dir=directory,
-                         build_args=[str(WAIVERS), "-Wno-fatal", "--x-assign", "0", "--x-initial", "0"],
-                         always=True, log_file=directory / "build.log")
+        verilate([art.verilog], toplevel, directory)
         stamp.write_text(json.dumps(wanted))
     return Build(unit.name, cfg, directory, toplevel)
+
+
+def verilate(sources: list, toplevel: str, directory: Path) -> None:
+    """Compile Verilog ``sources`` with Verilator into ``directory`` for cocotb (the lint
+    waivers, X values as 0)."""
+    from cocotb_tools.runner import get_runner
+
+    verilator_env()
+    runner = get_runner("verilator")
+    with _make_overrides(VERILATOR_MAKE_OVERRIDES):
+        runner.build(sources=[str(s) for s in sources], hdl_toplevel=toplevel, build_dir=directory,
+                     build_args=[str(WAIVERS), "-Wno-fatal", "--x-assign", "0", "--x-initial", "0"],
+                     always=True, log_file=directory / "build.log")
 
 
 def run(b: Build, test_module: str, *, testcase: str | None = None, seed: int = 1,

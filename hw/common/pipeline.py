@@ -4,6 +4,8 @@ from amaranth import Array, Mux, Signal, Value
 
 from golden.timing import DSP_INPUT_REGISTERS, DSP_OUTPUT_REGISTERS, operand_limbs, product_latency
 
+from .dsp import dsp_target, ecp5_mult18x18d
+
 __all__ = ["register", "wire", "adder_tree", "tournament", "pipelined_product", "delay", "round_half_up", "saturate", "counter", "load_packet",
            "PacketBanks", "load_banks"]
 
@@ -89,7 +91,7 @@ def _limbs(value):
     return limbs
 
 
-def pipelined_product(m, en, a, b, name):
+def pipelined_product(m, en, a, b, name, *, platform=None):
     """``a * b`` in :func:`golden.timing.product_latency` register stages: operand registers
     (``DSP_INPUT_REGISTERS``), one register per partial product, product registers
     (``DSP_OUTPUT_REGISTERS``), then, when an operand is wider than one DSP multiplier takes,
@@ -98,13 +100,20 @@ def pipelined_product(m, en, a, b, name):
     holds more than one multiplier or one adder.
 
     ``en`` is one load enable for every stage (``None``: every cycle) or a list with one per
-    stage, first to last (a bubble-collapsing pipeline). Returns the product."""
+    stage, first to last (a bubble-collapsing pipeline). ``platform`` picks the multiplier
+    primitive (:mod:`hw.common.dsp`): with the ECP5 target each partial product is a
+    MULT18X18D holding the operand, product and output registers itself. Returns the product."""
     a, b = Value.cast(a), Value.cast(b)
     shape = (a * b).shape()
     stages = product_latency(a.shape().width, a.shape().signed, b.shape().width, b.shape().signed)
     ens = list(en) if isinstance(en, (list, tuple)) else [en] * stages
     if len(ens) != stages:
         raise ValueError(f"{name}: {stages} stage enables needed, got {len(ens)}.")
+    if dsp_target(platform) == "ecp5":
+        dsp = DSP_INPUT_REGISTERS + 1 + DSP_OUTPUT_REGISTERS
+        terms = [(ecp5_mult18x18d(m, ens[:dsp], x, y, f"{name}_dsp{i}_{j}"), sx + sy)
+                 for i, (x, sx) in enumerate(_limbs(a)) for j, (y, sy) in enumerate(_limbs(b))]
+        return _sum_partials(m, ens[dsp:], terms, shape, name)
     ens = iter(ens)
     for i in range(DSP_INPUT_REGISTERS):
         stage_en = next(ens)
@@ -115,6 +124,12 @@ def pipelined_product(m, en, a, b, name):
     for k in range(DSP_OUTPUT_REGISTERS):
         stage_en = next(ens)
         terms = [(register(m, stage_en, t, f"{t.name}_r{k}"), shift) for t, shift in terms]
+    return _sum_partials(m, list(ens), terms, shape, name)
+
+
+def _sum_partials(m, ens, terms, shape, name):
+    """The shifted partial products ``terms`` ((value, shift) pairs) summed by a tree with a
+    register after every adder level (``ens``: one enable per level)."""
     terms = [t << shift for t, shift in terms]
     for level, stage_en in enumerate(ens, start=1):
         terms = [register(m, stage_en, terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i],

@@ -118,7 +118,8 @@ class Score(wiring.Component):
         key_chunk = register(m, en, key_word, "o_key").word_select(o.pop("chunk"), chunk_bits)
         # The L lane products, pipelined around the DSP blocks; the flags travel alongside.
         lane = lambda v, l: v[l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed()
-        products = [pipelined_product(m, en, lane(o["query"], l), lane(key_chunk, l), f"product{l}")
+        products = [pipelined_product(m, en, lane(o["query"], l), lane(key_chunk, l), f"product{l}",
+                                      platform=platform)
                     for l in range(lanes)]
         c = delay(m, en, {name: value for name, value in o.items() if name != "query"},
                   product_latency(fmt.data_bits, True, fmt.data_bits, True), "c")

@@ -91,7 +91,7 @@ class Softmax(wiring.Component):
         if self._bias:
             w1["bias"] = payload.bias
         w1 = {k: register(m, None, v, f"w1_{k}") for k, v in w1.items()}
-        product = pipelined_product(m, None, w1["score"], w1["scale"], "w_product")
+        product = pipelined_product(m, None, w1["score"], w1["scale"], "w_product", platform=platform)
         w2 = delay(m, None, {k: v for k, v in w1.items() if k not in ("score", "scale")},
                    product_latency(fmt.score_bits, True, fmt.scale_bits, False), "w2_")
         scaled = product >> fmt.y_shift
@@ -226,7 +226,7 @@ class Softmax(wiring.Component):
         r2 = {k: register(m, loads[1], v, f"r2_{k}") for k, v in r1.items()}
         r2["e"] = register(m, loads[1], e_read.data.e, "r2_e")
         r2["index"] = register(m, loads[1], e_read.data.index, "r2_index")
-        product = pipelined_product(m, loads[2:], r2["e"], r2["recip"], "r_product")
+        product = pipelined_product(m, loads[2:], r2["e"], r2["recip"], "r_product", platform=platform)
         meta = {k: v for k, v in r2.items() if k not in ("e", "recip")}
         for k in range(2, depth):
             meta = {name: register(m, loads[k], v, f"r{k + 1}_{name}") for name, v in meta.items()}

@@ -101,7 +101,8 @@ class WeightedSum(wiring.Component):
         value_chunk = register(m, en, read.data, "o_value").word_select(o["chunk"], chunk_bits)
         m.d.comb += self.mac.eq(o["valid"] & en)
         lane = lambda l: value_chunk[l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed()
-        products = [pipelined_product(m, en, o["prob"], lane(l), f"product{l}") for l in range(lanes)]
+        products = [pipelined_product(m, en, o["prob"], lane(l), f"product{l}", platform=platform)
+                    for l in range(lanes)]
         c = delay(m, en, {k: v for k, v in o.items() if k != "prob"},
                   product_latency(fmt.prob_bits, False, fmt.data_bits, True), "c")
         # Accumulators: ``chunks`` groups of L lanes; the row's first probability restarts them.

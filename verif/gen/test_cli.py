@@ -46,6 +46,22 @@ def test_config_file_and_override(tmp_path):
     assert json.loads((tmp_path / "dense.json").read_text())["config"]["lanes"] == 16
 
 
+def test_dsp_ecp5_instantiates_mult18x18d(tmp_path):
+    """--dsp ecp5: one MULT18X18D per lane product of score and weighted sum plus the softmax's
+    limb products; the default stays generic."""
+    args = ["dense", "--lanes", "4", "--head-dim", "16", "--max-tokens", "16"]
+    out = gen(*args, "--dsp", "ecp5", "-o", str(tmp_path / "ecp5"))
+    assert out.returncode == 0, out.stderr
+    text = (tmp_path / "ecp5" / "dense.v").read_text()
+    # 4 + 4 lanes; softmax writer (21 x 32 bits: 2 x 2 limbs) and reader (16 x 25 bits: 1 x 2)
+    assert text.count("MULT18X18D ") == 4 + 4 + 4 + 2
+    assert json.loads((tmp_path / "ecp5" / "dense.json").read_text())["dsp"] == "ecp5"
+    out = gen(*args, "-o", str(tmp_path / "generic"))
+    text = (tmp_path / "generic" / "dense.v").read_text()
+    assert "MULT18X18D" not in text
+    assert json.loads((tmp_path / "generic" / "dense.json").read_text())["dsp"] == "generic"
+
+
 @pytest.mark.parametrize("args, words", [
     (["dense", "--lanes", "0"], ["lanes=0", "out of range"]),
     (["dense", "--lanes", "5"], ["lanes=5", "head_dim=32"]),
@@ -53,6 +69,7 @@ def test_config_file_and_override(tmp_path):
     (["dense", "--bogus", "1"], ["unrecognized", "--bogus"]),
     (["nosuchunit"], ["invalid choice", "nosuchunit"]),
     (["dense", "--config", "/nonexistent.json"], ["does not exist"]),
+    (["dense", "--dsp", "xilinx"], ["--dsp", "invalid choice", "xilinx"]),
 ])
 def test_bad_input_is_one_sentence(args, words, tmp_path):
     out = gen(*args, "-o", str(tmp_path))
