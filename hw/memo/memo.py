@@ -2,7 +2,7 @@
 
 import enum
 
-from amaranth import Cat, Module, Mux, Signal, unsigned
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -133,7 +133,10 @@ class Memo(AttentionUnit):
         # --- packet control ------------------------------------------------------------------
         mode = Signal()
         store = Signal()
-        n = Signal(cfg.length_bits)
+        # The packet's last index, n - 1, is a register loaded with the command: compared with
+        # the unpacker's key and row, its subtract sat in front of the end-of-packet decision
+        # (the memo unit's critical path once the multipliers kept their registers in the DSPs).
+        n_last = Signal(signed(cfg.length_bits + 1))
         idle = Signal(init=1)
         p_end = handshake(select.o) & select.o.payload.last & select.o.payload.last_row
         addr = Signal(cfg.addr_width)
@@ -147,7 +150,8 @@ class Memo(AttentionUnit):
         m.d.comb += self.cmd.ready.eq(idle & reader.cmd.ready & ~reader.busy & writer.cmd.ready)
         take_cmd = handshake(self.cmd)
         with m.If(take_cmd):
-            m.d.sync += [mode.eq(self.cmd.payload.mode), store.eq(self.cmd.payload.store), n.eq(n_in), idle.eq(0)]
+            m.d.sync += [mode.eq(self.cmd.payload.mode), store.eq(self.cmd.payload.store), n_last.eq(n_in - 1),
+                         idle.eq(0)]
             with m.If(self.cmd.payload.mode == Mode.HIT):
                 m.d.comb += reader.cmd.valid.eq(1)
             with m.Elif(self.cmd.payload.store):
@@ -163,8 +167,8 @@ class Memo(AttentionUnit):
         key = Signal(range(cfg.max_tokens + 1))
         row = Signal(range(cfg.max_tokens + 1))
         unpack = select.i[_MAP]
-        last_key = key == n - 1
-        last_row = row == n - 1
+        last_key = key == n_last
+        last_row = row == n_last
         m.d.comb += [unpack.valid.eq(word_valid),
                      unpack.payload.p.eq(word.word_select(slot_i, slot)[:fmt.prob_bits]),
                      unpack.payload.index.eq(key), unpack.payload.last.eq(last_key),
@@ -211,7 +215,7 @@ class Memo(AttentionUnit):
         with m.If(handshake(self.v)):
             with m.If(self.v.payload.last):
                 m.d.sync += v_count.eq(0)
-                with m.If((mode == Mode.HIT) & ~idle & (v_count + 1 != n)):
+                with m.If((mode == Mode.HIT) & ~idle & (v_count != n_last)):
                     m.d.sync += self.errors.length_mismatch.eq(1)
             with m.Else():
                 m.d.sync += v_count.eq(v_count + 1)
