@@ -58,17 +58,20 @@ def compact_zero_init(text: str) -> str:
     return _INIT_BLOCK.sub(repl, text)
 
 
-def core_text(name: str, unit_name: str, summary: str, version: str) -> str:
-    """A FuseSoC CAPI2 core for ``<name>.v`` (VLNV ``attnforge:unit:<name>:<version>``)."""
-    quoted = summary.replace('"', "'")
+def core_text(name: str, unit_name: str, summary: str, version: str, dsp: str = "generic") -> str:
+    """A FuseSoC CAPI2 core for ``<name>.v`` (VLNV ``attnforge:unit:<name>:<version>``). The
+    ``--dsp ecp5`` form has no lint target: its MULT18X18D cells are defined by the ECP5 cell
+    library of the synthesis tool, which a lint run does not read."""
+    quoted = summary.replace('"', "'") + (" (MULT18X18D multipliers: ECP5 only)" if dsp == "ecp5" else "")
+    lint = (f"  lint:\n    filesets: [rtl, waivers]\n    toplevel: {name}\n    default_tool: verilator\n"
+            f"    tools:\n      verilator:\n        mode: lint-only\n        verilator_options: [-Wall]\n")
     return (f"CAPI=2:\n"
             f"name: attnforge:unit:{name}:{version}\n"
             f"description: \"attnforge {unit_name}: {quoted}\"\n\n"
             f"filesets:\n  rtl:\n    files:\n      - {name}.v\n    file_type: verilogSource\n"
             f"  waivers:\n    files:\n      - {name}.vlt\n    file_type: vlt\n\n"
             f"targets:\n  default: &default\n    filesets: [rtl]\n    toplevel: {name}\n"
-            f"  lint:\n    filesets: [rtl, waivers]\n    toplevel: {name}\n    default_tool: verilator\n"
-            f"    tools:\n      verilator:\n        mode: lint-only\n        verilator_options: [-Wall]\n"
+            + (lint if dsp == "generic" else "") +
             f"  synth:\n    <<: *default\n    default_tool: yosys\n"
             f"    tools:\n      yosys:\n        arch: ecp5\n")
 
@@ -121,7 +124,7 @@ def emit_unit(unit, cfg, out_dir: Path, name: str | None = None, blackbox: bool 
     m_path = out_dir / f"{name}.json"
     m_path.write_text(json.dumps(manifest, indent=2) + "\n")
     c_path = out_dir / f"{name}.core"
-    c_path.write_text(core_text(name, unit.name, unit.summary, version("attnforge")))
+    c_path.write_text(core_text(name, unit.name, unit.summary, version("attnforge"), dsp))
     w_path = out_dir / f"{name}.vlt"
     w_path.write_text(WAIVERS.read_text())
     return Artifacts(verilog=v_path, filelist=f_path, manifest=m_path, core=c_path, waivers=w_path)
