@@ -11,13 +11,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from verif.common.dsp_harness import ProductCase
+from verif.common.operands import random_operand
 from verif.kit.env import Report, rng, seed
-
-
-def _extreme_or_random(r, bits, is_signed):
-    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if is_signed else (0, (1 << bits) - 1)
-    pick = r.random()
-    return lo if pick < 0.1 else hi if pick < 0.2 else r.randint(lo, hi)
 
 
 @cocotb.test()
@@ -35,8 +30,8 @@ async def equal_every_cycle(dut):
     seen = set()
     for cycle in range(3000):
         await RisingEdge(dut.clk)
-        dut.a.value = _extreme_or_random(r, case.a_bits, case.a_signed)
-        dut.b.value = _extreme_or_random(r, case.b_bits, case.b_signed)
+        dut.a.value = random_operand(r, case.a_bits, case.a_signed)
+        dut.b.value = random_operand(r, case.b_bits, case.b_signed)
         width = len(dut.en)
         dut.en.value = r.getrandbits(width) if r.random() < 0.5 else (1 << width) - 1
         dut.rst.value = int(r.random() < 0.01)

@@ -1,6 +1,6 @@
 """hw.common.dsp's ECP5 products (MULT18X18D instances with their own registers) against the
 generic pipelined product, on Verilator with the behavioural MULT18X18D model: every operand
-shape the stages use, one shared enable and one enable per stage."""
+shape the stages use, random stage enables and resets."""
 
 from pathlib import Path
 
@@ -8,17 +8,15 @@ import pytest
 from amaranth.back import verilog
 
 from verif.common.dsp_harness import ProductCase, ProductPair
+from verif.common.operands import PRODUCT_SHAPES
 from verif.rtl import default_seed
 from verif.runner import BUILD, Build, run, verilate
 
 MODEL = Path(__file__).with_name("ecp5_mult18x18d.v")
-CASES = [
-    ProductCase(8, True, 8, True, False),      # score lanes
-    ProductCase(16, False, 8, True, False),    # weighted-sum lanes
-    ProductCase(16, False, 25, False, True),   # softmax reader: e x reciprocal, per-stage enables
-    ProductCase(21, True, 32, False, False),   # softmax writer: score x scale
-    ProductCase(40, True, 37, True, True),     # limbs on both sides, three levels of sums
-]
+# Every product shape the stages build, each stage with its own random enable (half the cycles
+# all of them at once, as in a stall-as-unit pipeline; otherwise as in the softmax reader's
+# bubble-collapsing one).
+CASES = [ProductCase(*shape, per_stage=True) for shape in PRODUCT_SHAPES]
 
 
 @pytest.mark.rtl

@@ -10,23 +10,12 @@ from amaranth.sim import Simulator
 
 from golden.timing import operand_limbs, product_latency
 from hw.common.pipeline import pipelined_product
+from verif.common.operands import PRODUCT_SHAPES, random_operand
 
 SEED = 1
 
 
-def _operand(rng, bits, is_signed):
-    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if is_signed else (0, (1 << bits) - 1)
-    pick = rng.random()
-    return lo if pick < 0.1 else hi if pick < 0.2 else rng.randint(lo, hi)
-
-
-@pytest.mark.parametrize("a_bits,a_signed,b_bits,b_signed", [
-    (8, True, 8, True),       # score lanes
-    (16, False, 8, True),     # weighted-sum lanes
-    (16, False, 25, False),   # softmax reader: e x reciprocal
-    (21, True, 32, False),    # softmax writer: score x scale
-    (40, True, 37, True),     # limbs on both sides, three levels of sums
-])
+@pytest.mark.parametrize("a_bits,a_signed,b_bits,b_signed", PRODUCT_SHAPES)
 def test_pipelined_product(a_bits, a_signed, b_bits, b_signed):
     m = Module()
     a = Signal(signed(a_bits) if a_signed else unsigned(a_bits))
@@ -34,7 +23,7 @@ def test_pipelined_product(a_bits, a_signed, b_bits, b_signed):
     product = pipelined_product(m, None, a, b, "product")
     latency = product_latency(a_bits, a_signed, b_bits, b_signed)
     rng = random.Random(SEED)
-    pairs = [(_operand(rng, a_bits, a_signed), _operand(rng, b_bits, b_signed)) for _ in range(200)]
+    pairs = [(random_operand(rng, a_bits, a_signed), random_operand(rng, b_bits, b_signed)) for _ in range(200)]
     got = []
 
     async def bench(ctx):
