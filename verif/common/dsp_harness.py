@@ -3,7 +3,6 @@ enables: the design verif/common/tb_dsp_ecp5.py compares, cycle by cycle."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 
 from amaranth import Elaboratable, Module, Signal, signed, unsigned
@@ -17,16 +16,14 @@ __all__ = ["ProductCase", "ProductPair"]
 
 @dataclass(frozen=True)
 class ProductCase:
-    """Operand shapes and whether every stage has its own enable (as the softmax reader's
-    bubble-collapsing product) or all share one (as the score and weighted-sum lanes).
+    """Operand shapes of a product; each of its ``stages`` has its own enable.
 
-    Members: ``a_bits``, ``a_signed``, ``b_bits``, ``b_signed``, ``per_stage``; ``stages``."""
+    Members: ``a_bits``, ``a_signed``, ``b_bits``, ``b_signed``; ``stages``, ``key``."""
 
     a_bits: int
     a_signed: bool
     b_bits: int
     b_signed: bool
-    per_stage: bool
 
     @property
     def stages(self) -> int:
@@ -34,8 +31,8 @@ class ProductCase:
 
     @property
     def key(self) -> str:
-        return "{}{}x{}{}{}".format(self.a_bits, "s" if self.a_signed else "u", self.b_bits,
-                                    "s" if self.b_signed else "u", "-stages" if self.per_stage else "")
+        return "{}{}x{}{}".format(self.a_bits, "s" if self.a_signed else "u", self.b_bits,
+                                  "s" if self.b_signed else "u")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,25 +41,22 @@ class ProductCase:
     def from_dict(cls, values: dict) -> "ProductCase":
         return cls(**values)
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
-
 
 class ProductPair(Elaboratable):
-    """Members: ``a``, ``b`` operands; ``en`` (one bit per stage enable, or one bit);
+    """Members: ``a``, ``b`` operands; ``en`` (one bit per stage enable);
     ``generic``, ``ecp5`` the two products."""
 
     def __init__(self, case: ProductCase):
         self.case = case
         self.a = Signal(signed(case.a_bits) if case.a_signed else unsigned(case.a_bits))
         self.b = Signal(signed(case.b_bits) if case.b_signed else unsigned(case.b_bits))
-        self.en = Signal(case.stages if case.per_stage else 1)
+        self.en = Signal(case.stages)
         shape = (self.a * self.b).shape()
         self.generic, self.ecp5 = Signal(shape), Signal(shape)
 
     def elaborate(self, platform):
         m = Module()
-        en = list(self.en) if self.case.per_stage else self.en
+        en = list(self.en)
         m.d.comb += [
             self.generic.eq(pipelined_product(m, en, self.a, self.b, "generic")),
             self.ecp5.eq(pipelined_product(m, en, self.a, self.b, "ecp5", platform=ECP5)),

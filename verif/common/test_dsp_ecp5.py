@@ -16,7 +16,7 @@ MODEL = Path(__file__).with_name("ecp5_mult18x18d.v")
 # Every product shape the stages build, each stage with its own random enable (half the cycles
 # all of them at once, as in a stall-as-unit pipeline; otherwise as in the softmax reader's
 # bubble-collapsing one).
-CASES = [ProductCase(*shape, per_stage=True) for shape in PRODUCT_SHAPES]
+CASES = [ProductCase(*shape) for shape in PRODUCT_SHAPES]
 
 
 @pytest.mark.rtl
