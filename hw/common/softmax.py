@@ -76,9 +76,17 @@ class Softmax(wiring.Component):
         row_open = Signal()
         w_slot = Signal(range(slots))
         w_pos = Signal(range(cfg.max_tokens))
-        slot_free = (started - read)[:counter.width] != slots
-        m.d.comb += self.s.ready.eq(row_open | slot_free)
+        # ``s.ready`` is "a row is open or a slot is free" (``started - read != slots``), made of
+        # registers and one gate so that the score stage's stall-as-unit enable
+        # (``~s.valid | s.ready``) waits on no arithmetic and no route from the reader's counter
+        # (docs/fpga.md). A row is never started while all slots are in use, so
+        # ``started - read <= slots`` always and all slots are in use exactly when
+        # ``started - (read as it was a cycle ago) == slots`` and the reader did not finish a
+        # row in the previous cycle: ``started_full`` and ``row_read`` below.
+        started_full, row_read = Signal(), Signal()
+        m.d.comb += self.s.ready.eq(row_open | ~started_full | row_read)
         take = self.s.valid & self.s.ready
+        row_started = take & ~row_open
         cur_slot = Mux(row_open, w_slot, started[:-1])
         cur_pos = Mux(row_open, w_pos, 0)
         with m.If(take):
@@ -217,6 +225,7 @@ class Softmax(wiring.Component):
             m.d.sync += [r_pos.eq(r_pos + 1), r_end.eq(r_pos + 2 == row_len[r_slot])]
         with m.If(r_last):
             m.d.sync += read.eq(read + 1)
+        m.d.sync += [started_full.eq((started + row_started - read)[:counter.width] == slots), row_read.eq(r_last)]
         with m.If(load1):
             m.d.sync += valid[0].eq(issue)
         e_read = e_buf.read_port()
