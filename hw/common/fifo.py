@@ -1,9 +1,10 @@
-"""A synchronous FIFO whose head entry is a register."""
+"""Synchronous FIFOs for the units' internal queues."""
 
-from amaranth import Elaboratable, Module, Signal
+from amaranth import Elaboratable, Module, Mux, Signal
 from amaranth.lib.fifo import FIFOInterface, SyncFIFO
+from amaranth.lib.memory import Memory
 
-__all__ = ["HeadRegisterFIFO"]
+__all__ = ["HeadRegisterFIFO", "CreditFIFO"]
 
 
 class HeadRegisterFIFO(Elaboratable, FIFOInterface):
@@ -52,4 +53,45 @@ class HeadRegisterFIFO(Elaboratable, FIFOInterface):
                 m.d.comb += self.r_next.eq(self.w_data)
                 m.d.sync += head_valid.eq(write)
         m.d.sync += self.r_data.eq(self.r_next)
+        return m
+
+
+class CreditFIFO(Elaboratable, FIFOInterface):
+    """``SyncFIFO(width, depth, fwft=True)`` for a writer that holds credits for its room, so it
+    never writes while the FIFO is full: ``w_en`` writes without being gated by ``w_rdy``.
+    ``SyncFIFO`` gates every write by its level, which puts a loop from the level through the
+    writer's enable logic (wherever the writer sits) back into the level's clock enable; here
+    the level depends on ``w_en`` and the read side only.
+
+    Members: those of ``amaranth.lib.fifo.FIFOInterface``; ``w_rdy`` is the same signal as
+    ``SyncFIFO``'s (for a writer that checks it, and for tests) but does not gate ``w_en``.
+    A write while full would overwrite the oldest entry: the writer's credits rule it out.
+    """
+
+    def __init__(self, *, width: int, depth: int):
+        if depth < 1:
+            self._MustUse__silence = True   # never elaborated: no "created but never used" warning
+            raise ValueError(f"CreditFIFO depth={depth} must be at least 1.")
+        super().__init__(width=width, depth=depth)
+
+    def elaborate(self, platform):
+        m = Module()
+        level = Signal(range(self.depth + 1))
+        m.d.comb += [self.w_rdy.eq(level != self.depth), self.r_rdy.eq(level != 0),
+                     self.w_level.eq(level), self.r_level.eq(level)]
+        do_read = self.r_rdy & self.r_en
+        m.submodules.storage = storage = Memory(shape=self.width, depth=self.depth, init=[])
+        w_port, r_port = storage.write_port(), storage.read_port(domain="comb")
+        produce, consume = Signal(range(self.depth)), Signal(range(self.depth))
+        step = lambda pointer: pointer.eq(Mux(pointer == self.depth - 1, 0, pointer + 1))
+        m.d.comb += [w_port.addr.eq(produce), w_port.data.eq(self.w_data), w_port.en.eq(self.w_en),
+                     r_port.addr.eq(consume), self.r_data.eq(r_port.data)]
+        with m.If(self.w_en):
+            m.d.sync += step(produce)
+        with m.If(do_read):
+            m.d.sync += step(consume)
+        with m.If(self.w_en & ~do_read):
+            m.d.sync += level.eq(level + 1)
+        with m.Elif(do_read & ~self.w_en):
+            m.d.sync += level.eq(level - 1)
         return m

@@ -2,7 +2,6 @@
 
 from amaranth import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -14,6 +13,7 @@ from golden.numerics import log2_lut
 from golden.timing import hasher_latency
 
 from ..common import Hasher
+from ..common.fifo import CreditFIFO
 from ..common.pipeline import tournament
 
 __all__ = ["Clusterer", "cluster_input_layout", "centroid_layout"]
@@ -347,7 +347,7 @@ class Clusterer(wiring.Component):
         # what it was with stages stalling together.
         latency = EMIT_READ_STAGES + fmt.data_bits       # issue -> readable on ``o``
         fifo_depth = latency + 1
-        m.submodules.out_fifo = out_fifo = SyncFIFO(width=len(self.o.payload.as_value()), depth=fifo_depth)
+        m.submodules.out_fifo = out_fifo = CreditFIFO(width=len(self.o.payload.as_value()), depth=fifo_depth)
         m.d.comb += [self.o.valid.eq(out_fifo.r_rdy), self.o.payload.eq(out_fifo.r_data),
                      out_fifo.r_en.eq(self.o.ready)]
         credits = Signal(range(fifo_depth + 1))
@@ -415,7 +415,8 @@ class Clusterer(wiring.Component):
             m.d.comb += [out.value[t].eq(centroid(quots[d + t])) for t in range(d)]
         if self._scale:
             m.d.comb += out.scale.eq(scale)
-        # The credits guarantee room: w_rdy is high whenever v is.
+        # The credits guarantee room (w_rdy is high whenever v is), so the write is not gated by
+        # the FIFO's level: CreditFIFO.
         m.d.comb += [out_fifo.w_en.eq(v), out_fifo.w_data.eq(out)]
         with m.If(v & l):   # the packet's last centroid: the table is free again
             m.d.sync += [n_open.eq(0), full.eq(0), slot.eq(1), tvalid.eq(0), pos.eq(0)]

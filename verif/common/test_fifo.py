@@ -1,4 +1,4 @@
-"""HeadRegisterFIFO against amaranth's SyncFIFO(fwft=True), cycle for cycle, in Amaranth's
+"""HeadRegisterFIFO and CreditFIFO against amaranth's SyncFIFO(fwft=True), cycle for cycle, in Amaranth's
 simulator (the FIFO is also exercised inside the sprint testbenches on Verilator)."""
 
 import random
@@ -8,7 +8,7 @@ from amaranth import Module
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.sim import Simulator
 
-from hw.common.fifo import HeadRegisterFIFO
+from hw.common.fifo import CreditFIFO, HeadRegisterFIFO
 
 PORTS = ("w_rdy", "r_rdy", "w_level", "r_level")
 
@@ -58,3 +58,48 @@ def test_head_register_fifo_matches_sync_fifo_every_cycle(depth, seed):
 def test_head_register_fifo_rejects_depth_below_two():
     with pytest.raises(ValueError, match="depth=1"):
         HeadRegisterFIFO(width=8, depth=1)
+
+
+@pytest.mark.parametrize("depth", [1, 3, 8])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_credit_fifo_matches_sync_fifo_for_a_writer_that_respects_w_rdy(depth, seed):
+    """With writes only while there is room (as a writer holding credits makes them), CreditFIFO
+    is SyncFIFO(fwft=True) cycle for cycle."""
+    m = Module()
+    m.submodules.dut = dut = CreditFIFO(width=8, depth=depth)
+    m.submodules.ref = ref = SyncFIFO(width=8, depth=depth)
+    rng = random.Random(seed)
+    reads, fulls = [0], [0]
+
+    async def bench(ctx):
+        value = 0
+        for cycle in range(1500):
+            w_rate, r_rate = [(0.9, 0.2), (0.2, 0.9), (0.6, 0.6)][cycle // 100 % 3]
+            # the writer's credits: it writes only while the reference has room
+            w_en = rng.random() < w_rate and ctx.get(ref.w_rdy)
+            r_en = rng.random() < r_rate
+            for fifo in (dut, ref):
+                ctx.set(fifo.w_en, w_en)
+                ctx.set(fifo.w_data, value)
+                ctx.set(fifo.r_en, r_en)
+            for port in PORTS:
+                assert ctx.get(getattr(dut, port)) == ctx.get(getattr(ref, port)), \
+                    f"seed {seed} depth {depth} cycle {cycle}: {port}"
+            if ctx.get(ref.r_rdy):
+                assert ctx.get(dut.r_data) == ctx.get(ref.r_data), f"seed {seed} depth {depth} cycle {cycle}: r_data"
+                reads[0] += r_en
+            fulls[0] += not ctx.get(ref.w_rdy)
+            if w_en:
+                value = (value + 1) % 256
+            await ctx.tick()
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert reads[0] > 200 and fulls[0] > 50, f"seed {seed}: {reads[0]} reads, {fulls[0]} full cycles"
+
+
+def test_credit_fifo_rejects_depth_below_one():
+    with pytest.raises(ValueError, match="depth=0"):
+        CreditFIFO(width=8, depth=0)
