@@ -4,6 +4,7 @@ import enum
 
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from golden.config import clog2
@@ -167,8 +168,10 @@ class Memo(AttentionUnit):
         key = Signal(range(cfg.max_tokens + 1))
         row = Signal(range(cfg.max_tokens + 1))
         unpack = select.i[_MAP]
-        last_key = key == n_last
-        last_row = row == n_last
+        # ``key == n_last`` and ``row == n_last`` as registers set one step ahead (their values
+        # after a reset included: n_last resets to 0): the compares no longer sit in front of
+        # ``word_done`` and the AXI reader's ``ready``.
+        last_key, last_row, single = Signal(init=1), Signal(init=1), Signal(init=1)   # single: n == 1
         m.d.comb += [unpack.valid.eq(word_valid),
                      unpack.payload.p.eq(word.word_select(slot_i, slot)[:fmt.prob_bits]),
                      unpack.payload.index.eq(key), unpack.payload.last.eq(last_key),
@@ -182,31 +185,37 @@ class Memo(AttentionUnit):
             m.d.sync += word_valid.eq(0)
         with m.If(took & ~word_done):
             m.d.sync += slot_i.eq(slot_i + 1)
-        with m.If(took):
+        with m.If(take_cmd):
+            m.d.sync += [single.eq(n_in == 1), last_key.eq(n_in == 1), last_row.eq(n_in == 1)]
+        with m.Elif(took):
             with m.If(last_key):
-                m.d.sync += [key.eq(0), row.eq(Mux(last_row, 0, row + 1))]
+                m.d.sync += [key.eq(0), row.eq(Mux(last_row, 0, row + 1)), last_key.eq(single),
+                             last_row.eq(Mux(last_row, single, row + 1 == n_last))]
             with m.Else():
-                m.d.sync += key.eq(key + 1)
+                m.d.sync += [key.eq(key + 1), last_key.eq(key + 1 == n_last)]
 
         # --- compute: pack P into words for the write-back -----------------------------------
         packer = fork.o[1]
         acc = Signal(cfg.axi_data_width)
         fill = counter(ppw, "fill")
-        out_word = Signal(cfg.axi_data_width)
-        out_valid = Signal()
+        # Packed words queue two deep for the writer, so the packer's (and the softmax reader's)
+        # ready is the queue's level, a register, not the AXI ``wready`` and the writer's burst
+        # state through a one-word output register. A word written at cycle t is on ``axi_w`` at
+        # t + 1, as it was from that register, and the queue takes a word whenever the register
+        # did: cycle counts are unchanged.
+        m.submodules.words = words = SyncFIFO(width=cfg.axi_data_width, depth=2)
         storing = ~idle & (mode == Mode.COMPUTE) & store
-        m.d.comb += [writer.data.valid.eq(out_valid), writer.data.payload.data.eq(out_word)]
-        out_free = ~out_valid | writer.data.ready
-        m.d.comb += packer.ready.eq(~storing | out_free)
-        with m.If(handshake(writer.data)):
-            m.d.sync += out_valid.eq(0)
+        m.d.comb += [writer.data.valid.eq(words.r_rdy), writer.data.payload.data.eq(words.r_data),
+                     words.r_en.eq(writer.data.ready)]
+        m.d.comb += packer.ready.eq(~storing | words.w_rdy)
         with m.If(packer.valid & packer.ready & storing):
             final = packer.payload.last & packer.payload.last_row
             slot_value = packer.payload.p
             merged = Signal(cfg.axi_data_width)
             m.d.comb += merged.eq(acc | (slot_value << (fill * slot)))
             with m.If((fill == ppw - 1) | final):
-                m.d.sync += [out_word.eq(merged), out_valid.eq(1), acc.eq(0), fill.eq(0)]
+                m.d.comb += [words.w_data.eq(merged), words.w_en.eq(1)]
+                m.d.sync += [acc.eq(0), fill.eq(0)]
             with m.Else():
                 m.d.sync += [acc.eq(merged), fill.eq(fill + 1)]
 
