@@ -4,7 +4,6 @@ import enum
 
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from golden.config import clog2
@@ -198,24 +197,21 @@ class Memo(AttentionUnit):
         packer = fork.o[1]
         acc = Signal(cfg.axi_data_width)
         fill = counter(ppw, "fill")
-        # Packed words queue two deep for the writer, so the packer's (and the softmax reader's)
-        # ready is the queue's level, a register, not the AXI ``wready`` and the writer's burst
-        # state through a one-word output register. A word written at cycle t is on ``axi_w`` at
-        # t + 1, as it was from that register, and the queue takes a word whenever the register
-        # did: cycle counts are unchanged.
-        m.submodules.words = words = SyncFIFO(width=cfg.axi_data_width, depth=2)
+        out_word = Signal(cfg.axi_data_width)
+        out_valid = Signal()
         storing = ~idle & (mode == Mode.COMPUTE) & store
-        m.d.comb += [writer.data.valid.eq(words.r_rdy), writer.data.payload.data.eq(words.r_data),
-                     words.r_en.eq(writer.data.ready)]
-        m.d.comb += packer.ready.eq(~storing | words.w_rdy)
+        m.d.comb += [writer.data.valid.eq(out_valid), writer.data.payload.data.eq(out_word)]
+        out_free = ~out_valid | writer.data.ready
+        m.d.comb += packer.ready.eq(~storing | out_free)
+        with m.If(handshake(writer.data)):
+            m.d.sync += out_valid.eq(0)
         with m.If(packer.valid & packer.ready & storing):
             final = packer.payload.last & packer.payload.last_row
             slot_value = packer.payload.p
             merged = Signal(cfg.axi_data_width)
             m.d.comb += merged.eq(acc | (slot_value << (fill * slot)))
             with m.If((fill == ppw - 1) | final):
-                m.d.comb += [words.w_data.eq(merged), words.w_en.eq(1)]
-                m.d.sync += [acc.eq(0), fill.eq(0)]
+                m.d.sync += [out_word.eq(merged), out_valid.eq(1), acc.eq(0), fill.eq(0)]
             with m.Else():
                 m.d.sync += [acc.eq(merged), fill.eq(fill + 1)]
 
