@@ -68,7 +68,7 @@ class Hasher(wiring.Component):
                 m.d.sync += chunk.eq(chunk + 1)
 
         # Stage B: the chunk's L elements and, per lane, which projection sign applies.
-        b = {"valid": active, "first": chunk == 0, "emit": last_chunk, "chunk": chunk, "token": token}
+        b = {"valid": active, "emit": last_chunk, "chunk": chunk, "token": token}
         b = {k: register(m, en, v, f"b_{k}") for k, v in b.items()}
         selected = token.data.as_value().word_select(chunk, lanes * w)
         elements = register(m, en, selected, "b_elements")
@@ -77,7 +77,7 @@ class Hasher(wiring.Component):
         # negation's carry chain sits before stage B, not in front of the adder tree (Fmax).
         # Yosys drops the ones no projection uses.
         negated = [register(m, en, -selected[l * w:(l + 1) * w].as_signed(), f"b_negated{l}") for l in range(lanes)]
-        carry = {k: b[k] for k in ("valid", "first", "emit", "token")}
+        carry = {k: b[k] for k in ("valid", "emit", "token")}
         sums = []
         for bit in range(self.bits):
             # Per chunk, the sign of lane l is signs[bit][chunk * L + l]: a chunk-indexed mux
@@ -103,10 +103,13 @@ class Hasher(wiring.Component):
             totals = sums  # one chunk per vector: nothing to accumulate (and a shorter path)
         else:
             acc_bits = w + 1 + (self.dim - 1).bit_length()
+            # The accumulators are cleared by a token's last chunk (and by reset), so a token's
+            # first chunk adds to zero without a "first chunk" multiplexer in front of the add:
+            # that mux sat on the cta and cta_cluster critical path (tree -> add -> sign).
             accs = [Signal(signed(acc_bits), name=f"acc{bit}") for bit in range(self.bits)]
-            totals = [Mux(t["first"], 0, accs[bit]) + sums[bit] for bit in range(self.bits)]
+            totals = [accs[bit] + sums[bit] for bit in range(self.bits)]
             with m.If(en & t["valid"]):
-                m.d.sync += [accs[bit].eq(totals[bit]) for bit in range(self.bits)]
+                m.d.sync += [accs[bit].eq(Mux(t["emit"], 0, totals[bit])) for bit in range(self.bits)]
         with m.If(en):
             m.d.sync += self.o.valid.eq(t["valid"] & t["emit"])
             with m.If(t["valid"] & t["emit"]):
