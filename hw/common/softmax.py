@@ -9,7 +9,7 @@ from golden.config import clog2
 from golden.timing import SOFTMAX_SLOTS, product_latency
 
 from .layouts import prob_layout, score_layout
-from .pipeline import delay, pipelined_product, register
+from .pipeline import delay, pipelined_product, register, wire
 
 __all__ = ["Softmax"]
 
@@ -201,9 +201,12 @@ class Softmax(wiring.Component):
         depth = 2 + product_stages
         valid = [Signal(name=f"r{k + 1}_valid") for k in range(depth)]
         load_out = ~self.p.valid | self.p.ready
-        loads = [None] * depth
-        for k in reversed(range(depth)):
-            loads[k] = ~valid[k] | (loads[k + 1] if k + 1 < depth else load_out)
+        # Register k loads when it or any register after it is empty, or the output moves on.
+        # Written as (a function of the valid registers) | load_out, so the consumer's ready
+        # (combinational, from the next stage) is one gate from every load enable rather than
+        # the end of a chain through all of them (the memo unit's critical path ended at the
+        # exp buffer's read enable).
+        loads = [wire(m, ~Cat(*valid[k:]).all(), f"bubble_from_r{k + 1}") | load_out for k in range(depth)]
         for k in range(1, depth):
             with m.If(loads[k]):
                 m.d.sync += valid[k].eq(valid[k - 1])
