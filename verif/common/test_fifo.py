@@ -1,5 +1,6 @@
-"""HeadRegisterFIFO and CreditFIFO against amaranth's SyncFIFO(fwft=True), cycle for cycle, in Amaranth's
-simulator (the FIFO is also exercised inside the sprint testbenches on Verilator)."""
+"""HeadRegisterFIFO and CreditFIFO against amaranth's SyncFIFO(fwft=True), cycle for cycle, in
+Amaranth's simulator (they are also exercised inside the sprint and cta testbenches on
+Verilator)."""
 
 import random
 
@@ -11,6 +12,19 @@ from amaranth.sim import Simulator
 from hw.common.fifo import CreditFIFO, HeadRegisterFIFO
 
 PORTS = ("w_rdy", "r_rdy", "w_level", "r_level")
+
+
+def drive_and_compare(ctx, dut, ref, *, w_en, value, r_en, where):
+    """Drive both FIFOs with the same inputs for this cycle and check that the DUT's outputs
+    equal the reference's (``r_data`` only while the reference holds an entry)."""
+    for fifo in (dut, ref):
+        ctx.set(fifo.w_en, w_en)
+        ctx.set(fifo.w_data, value)
+        ctx.set(fifo.r_en, r_en)
+    for port in PORTS:
+        assert ctx.get(getattr(dut, port)) == ctx.get(getattr(ref, port)), f"{where}: {port}"
+    if ctx.get(ref.r_rdy):
+        assert ctx.get(dut.r_data) == ctx.get(ref.r_data), f"{where}: r_data"
 
 
 @pytest.mark.parametrize("depth", [2, 3, 8])
@@ -28,19 +42,13 @@ def test_head_register_fifo_matches_sync_fifo_every_cycle(depth, seed):
             # phases of mostly writing, mostly reading and both, so the FIFO fills and drains
             w_rate, r_rate = [(0.9, 0.2), (0.2, 0.9), (0.6, 0.6)][cycle // 100 % 3]
             w_en, r_en = rng.random() < w_rate, rng.random() < r_rate
-            for fifo in (dut, ref):
-                ctx.set(fifo.w_en, w_en)
-                ctx.set(fifo.w_data, value)
-                ctx.set(fifo.r_en, r_en)
-            for port in PORTS:
-                assert ctx.get(getattr(dut, port)) == ctx.get(getattr(ref, port)), \
-                    f"seed {seed} depth {depth} cycle {cycle}: {port}"
+            where = f"seed {seed} depth {depth} cycle {cycle}"
+            drive_and_compare(ctx, dut, ref, w_en=w_en, value=value, r_en=r_en, where=where)
             if cycle and r_valid_next:
                 # r_next, sampled a cycle ago, is the head entry now
-                assert ctx.get(dut.r_data) == r_next, f"seed {seed} depth {depth} cycle {cycle}: r_next"
+                assert ctx.get(dut.r_data) == r_next, f"{where}: r_next"
             r_next = ctx.get(dut.r_next)
             if ctx.get(ref.r_rdy):
-                assert ctx.get(dut.r_data) == ctx.get(ref.r_data), f"seed {seed} depth {depth} cycle {cycle}: r_data"
                 checked.append(r_en)
             if w_en and ctx.get(ref.w_rdy):
                 value = (value + 1) % 256
@@ -78,15 +86,9 @@ def test_credit_fifo_matches_sync_fifo_for_a_writer_that_respects_w_rdy(depth, s
             # the writer's credits: it writes only while the reference has room
             w_en = rng.random() < w_rate and ctx.get(ref.w_rdy)
             r_en = rng.random() < r_rate
-            for fifo in (dut, ref):
-                ctx.set(fifo.w_en, w_en)
-                ctx.set(fifo.w_data, value)
-                ctx.set(fifo.r_en, r_en)
-            for port in PORTS:
-                assert ctx.get(getattr(dut, port)) == ctx.get(getattr(ref, port)), \
-                    f"seed {seed} depth {depth} cycle {cycle}: {port}"
+            drive_and_compare(ctx, dut, ref, w_en=w_en, value=value, r_en=r_en,
+                              where=f"seed {seed} depth {depth} cycle {cycle}")
             if ctx.get(ref.r_rdy):
-                assert ctx.get(dut.r_data) == ctx.get(ref.r_data), f"seed {seed} depth {depth} cycle {cycle}: r_data"
                 reads[0] += r_en
             fulls[0] += not ctx.get(ref.w_rdy)
             if w_en:
