@@ -232,47 +232,43 @@ class Clusterer(wiring.Component):
         idx_t = _reg(m, best_i, "idx_t")
         window = list(range(1, D + 1))     # s: the token s stages ahead, decided s cycles earlier
         same = {s: _reg(m, fwd_dist[s] == 0, f"same{s}") for s in window}
-        below_t = {s: fwd_dist[s] < best_d for s in window}
+        below_t = {s: _reg(m, fwd_dist[s] < best_d, f"below{s}") for s in window}
         beats = {}
         for s in window:
             for r in window:
                 if r != s:   # s beats r: nearer, or as near and opened earlier (older: larger s)
-                    beats[s, r] = fwd_dist[s] < fwd_dist[r] if r > s else fwd_dist[s] <= fwd_dist[r]
+                    cmp = fwd_dist[s] < fwd_dist[r] if r > s else fwd_dist[s] <= fwd_dist[r]
+                    beats[s, r] = _reg(m, cmp, f"beats{s}_{r}")
 
-        # Decide stage (D). hist[s]: the decision made s cycles ago (opened a cluster, cluster).
+        # Decide stage (D). hist[s]: the decision made s cycles ago (valid, opened, cluster).
+        hist_v = {s: Signal(name=f"hist{s}_v") for s in window}
         hist_n = {s: Signal(name=f"hist{s}_new") for s in window}
         hist_c = {s: Signal(cid_bits, name=f"hist{s}_cid") for s in window}
         for s in window[1:]:
-            m.d.sync += [hist_n[s].eq(hist_n[s - 1]), hist_c[s].eq(hist_c[s - 1])]
+            m.d.sync += [hist_v[s].eq(hist_v[s - 1]), hist_n[s].eq(hist_n[s - 1]), hist_c[s].eq(hist_c[s - 1])]
         tok = stages[D]
         fwd_hit = Signal()
         fwd_cid = Signal(cid_bits)
         m.d.comb += [fwd_hit.eq(Cat(*[same[s] for s in window]).any()),
                      fwd_cid.eq(_or([Mux(same[s], hist_c[s], 0) for s in window]))]   # all equal
-        new = Signal()
-        m.d.comb += new.eq(~hit_t & ~fwd_hit & ~full)
-        decided = tok["cv"]
-        # wins[s]: the cluster opened s decisions ago is the nearest of those in flight and
-        # nearer than the table's best. It is computed a cycle early, beside the compares, from
-        # what ``hist_n`` will hold in the decide stage (this decision, then the shifted ones):
-        # the pipeline never stalls, so that is exact. In the decide stage itself it is then a
-        # register, and the one-cycle loop (a decision -> the next token's cluster id) holds only
-        # the multiplexer of the cluster ids (cta_cluster's critical path ran through the AND of
-        # the opened flags and the compares).
-        opened = {1: decided & new, **{s: hist_n[s - 1] for s in window[1:]}}
+        opened = {s: hist_v[s] & hist_n[s] for s in window}
         wins = {}
         for s in window:
             ok = opened[s] & below_t[s]
             for r in window:
                 if r != s:
                     ok = ok & (~opened[r] | beats[s, r])
-            wins[s] = _reg(m, ok, f"wins{s}")
+            wins[s] = Signal(name=f"wins{s}")
+            m.d.comb += wins[s].eq(ok)
         nearest = Signal(cid_bits)
         any_win = Cat(*[wins[s] for s in window]).any()
         m.d.comb += nearest.eq(_or([Mux(wins[s], hist_c[s], 0) for s in window] + [Mux(any_win, 0, idx_t)]))
+        new = Signal()
         cid = Signal(cid_bits)
-        m.d.comb += cid.eq(Mux(hit_t, idx_t, Mux(fwd_hit, fwd_cid, Mux(~full, n_open, nearest))))
-        m.d.sync += [hist_n[1].eq(decided & new), hist_c[1].eq(cid)]
+        m.d.comb += [new.eq(~hit_t & ~fwd_hit & ~full),
+                     cid.eq(Mux(hit_t, idx_t, Mux(fwd_hit, fwd_cid, Mux(~full, n_open, nearest))))]
+        decided = tok["cv"]
+        m.d.sync += [hist_v[1].eq(decided), hist_n[1].eq(decided & new), hist_c[1].eq(cid)]
         with m.If(decided & new):
             m.d.sync += [slot.eq(slot << 1), n_open.eq(n_open + 1), full.eq(slot[c_max - 1]),
                          tvalid.eq(tvalid | slot[:c_max])]
