@@ -89,9 +89,9 @@ class Softmax(wiring.Component):
         row_started = take & ~row_open
         cur_slot = Mux(row_open, w_slot, started[:-1])
         cur_pos = Mux(row_open, w_pos, 0)
+        with m.If(row_started):
+            m.d.sync += [started.eq(started + 1), w_slot.eq(started[:-1])]
         with m.If(take):
-            with m.If(~row_open):
-                m.d.sync += [started.eq(started + 1), w_slot.eq(started[:-1])]
             m.d.sync += [row_open.eq(~self.s.payload.last), w_pos.eq(Mux(self.s.payload.last, 0, cur_pos + 1))]
         payload = self.s.payload
         w1 = {"valid": take, "score": payload.score, "scale": payload.scale, "index": payload.index,
