@@ -8,13 +8,13 @@ import random
 import torch
 
 from golden.cta import CtaConfig
-from golden.cta.cycles import cta_cycles
-from golden.cta.model import cta_int_head
+from golden.cta.cycles import cta_cycles, decide_latency
+from golden.cta.model import cluster_ids, cta_int_head
 from golden.hashing import hash_tokens
 from verif.dense.packets import Packet, random_packet, random_scale
 
 __all__ = ["Packet", "expected", "expected_outputs", "expected_cycles", "random_packet", "clustered_packet",
-           "case_packets", "distinct_tokens"]
+           "case_packets", "distinct_tokens", "forwarding_packets"]
 
 
 def _t(rows):
@@ -64,6 +64,36 @@ def distinct_tokens(cfg: CtaConfig, rng: random.Random, n: int) -> list[list[int
             seen.add(h)
             rows.append(row)
     return rows
+
+
+def forwarding_packets(cfg: CtaConfig, rng: random.Random, tail: int = 3) -> list[Packet]:
+    """Directed cases for the clusterer's forwarding of clusters still in flight: for each
+    ``s`` in 1..D (D: golden.cta.cycles.decide_latency), ``max_clusters`` tokens with distinct
+    hashes open the table, and the next token (a new hash) is nearest to the cluster opened by
+    the token ``s`` before it: at one token per cycle that cluster is not yet in the table when
+    the new token's search starts, so only forwarding finds it. ``tail`` random tokens of the
+    same hashes follow. Needs ``max_clusters < 2^H`` (a hash outside a full table)."""
+    c, d = cfg.max_clusters, cfg.head_dim
+    assert c < min(1 << cfg.hash_bits, cfg.max_tokens), "forwarding cases need a hash outside a full table"
+    fmt, pool = cfg.formats, {}
+    for _ in range(4000):      # one token per reachable hash
+        row = [rng.randint(fmt.data_min, fmt.data_max) for _ in range(d)]
+        pool.setdefault(int(hash_tokens(_t([row]), cfg.hash_bits, cfg.seed)[0]), row)
+    hashes = sorted(pool)
+    packets = []
+    for s in range(1, min(decide_latency(cfg), c) + 1):
+        for _ in range(10000):
+            order = rng.sample(hashes, c + 1)
+            table, q = order[:c], order[c]
+            if cluster_ids(table + [q], c).ids[-1] == c - s:
+                break
+        else:
+            raise AssertionError(f"no hash nearest to cluster {c - s} among {len(hashes)} reachable hashes")
+        n = min(cfg.max_tokens, c + 1 + tail)
+        keys = [pool[h] for h in order] + [pool[rng.choice(order)] for _ in range(n - c - 1)]
+        packets.append(Packet(q=keys, k=[list(r) for r in keys], v=_rows(rng, n, d, fmt.data_min, fmt.data_max),
+                              scale=[random_scale(rng)] * n, name=f"forward{s}"))
+    return packets
 
 
 def case_packets(cfg: CtaConfig, rng: random.Random) -> list[Packet]:

@@ -12,7 +12,7 @@ from hw.cta.cluster import centroid_layout, cluster_input_layout
 from verif.kit import Clocking, Packer, Scoreboard, StreamDriver, StreamMonitor
 from verif.kit.env import Report, load_config, rng, seed
 
-from .packets import case_packets, clustered_packet
+from .packets import case_packets, clustered_packet, forwarding_packets
 
 
 class ClusterTB:
@@ -79,6 +79,17 @@ async def cases(dut):
     await tb.clocking.start()
     r = rng(10)
     for p in case_packets(tb.cfg, r) + [clustered_packet(tb.cfg, r, r.randint(1, tb.cfg.max_tokens), 4) for _ in range(4)]:
+        await tb.run_isolated(p.k, p.v)
+    tb.report.add(packets=tb.packets)
+
+
+@cocotb.test()
+async def forwarding(dut):
+    """A full table, then a token nearest to a cluster opened 1..D tokens before it (still in
+    flight at one token per cycle): exact map, centroids and cycles."""
+    tb = ClusterTB(dut)
+    await tb.clocking.start()
+    for p in forwarding_packets(tb.cfg, rng(13)):
         await tb.run_isolated(p.k, p.v)
     tb.report.add(packets=tb.packets)
 
