@@ -10,6 +10,7 @@ from golden.timing import SOFTMAX_SLOTS, product_latency
 
 from .layouts import prob_layout, score_layout
 from .pipeline import delay, pipelined_product, register, wire
+from .streams import SkidBuffer
 
 __all__ = ["Softmax"]
 
@@ -22,7 +23,8 @@ class Softmax(wiring.Component):
     * writer: ``y = (s * scale) >> Y_SHIFT + bias`` into the slot, tracking the row max;
     * exp pass: ``e = EXP_LUT[f] >> I`` of ``max - y`` into the exp buffer, summing ``e``;
     * divider: ``R = floor(2^RECIP_SHIFT / sum)``, one quotient bit per cycle;
-    * reader: ``p = round(e * R)`` out on ``p`` through a bubble-collapsing pipeline.
+    * reader: ``p = round(e * R)`` out on ``p`` through a bubble-collapsing pipeline and a
+      :class:`SkidBuffer`, so the consumer's ``ready`` reaches no enable of the pipeline.
 
     A new row is accepted only into a free slot, so a row never stalls half-way in the writer.
 
@@ -200,12 +202,16 @@ class Softmax(wiring.Component):
         product_stages = product_latency(fmt.exp_bits, False, fmt.recip_bits, False)
         depth = 2 + product_stages
         valid = [Signal(name=f"r{k + 1}_valid") for k in range(depth)]
-        load_out = ~self.p.valid | self.p.ready
+        # The output register feeds a skid buffer, whose ready is a register: the consumer's
+        # ready (combinational through the weighted sum and the fork, across the die) used to
+        # reach every load enable below and the exp buffer's read enable (the critical path
+        # of memo and reuse). While the consumer is ready the skid buffer is a wire; under
+        # backpressure the reader runs one beat ahead into it.
+        m.submodules.p_skid = skid = SkidBuffer(prob_layout(cfg))
+        wiring.connect(m, skid.o, wiring.flipped(self.p))
+        out = skid.i
+        load_out = ~out.valid | out.ready
         # Register k loads when it or any register after it is empty, or the output moves on.
-        # Written as (a function of the valid registers) | load_out, so the consumer's ready
-        # (combinational, from the next stage) is one gate from every load enable rather than
-        # the end of a chain through all of them (the memo unit's critical path ended at the
-        # exp buffer's read enable).
         loads = [wire(m, ~Cat(*valid[k:]).all(), f"bubble_from_r{k + 1}") | load_out for k in range(depth)]
         for k in range(1, depth):
             with m.If(loads[k]):
@@ -244,8 +250,7 @@ class Softmax(wiring.Component):
             meta = {name: register(m, loads[k], v, f"r{k + 1}_{name}") for name, v in meta.items()}
         shift = fmt.recip_shift - fmt.prob_frac
         with m.If(load_out):
-            out = self.p.payload
-            m.d.sync += [self.p.valid.eq(valid[-1]),
-                         out.p.eq((product + (1 << (shift - 1))) >> shift),
-                         out.index.eq(meta["index"]), out.last.eq(meta["last"]), out.last_row.eq(meta["last_row"])]
+            m.d.sync += [out.valid.eq(valid[-1]),
+                         out.payload.p.eq((product + (1 << (shift - 1))) >> shift), out.payload.index.eq(meta["index"]),
+                         out.payload.last.eq(meta["last"]), out.payload.last_row.eq(meta["last_row"])]
         return m
