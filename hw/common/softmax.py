@@ -212,10 +212,12 @@ class Softmax(wiring.Component):
         out = skid.i
         load_out = ~out.valid | out.ready
         # Register k loads when it or any register after it is empty, or the output moves on.
-        loads = [wire(m, ~Cat(*valid[k:]).all(), f"bubble_from_r{k + 1}") | load_out for k in range(depth)]
-        for k in range(1, depth):
-            with m.If(loads[k]):
-                m.d.sync += valid[k].eq(valid[k - 1])
+        # "Registers k.. all full" is itself a register (``full_from``, computed from the next
+        # valid bits), so every load enable is one gate of registers: written as a function of
+        # the valid bits, synthesis built it as a chain through all of them (ABC9 shares the
+        # terms), and that chain ended at the exp buffer's read enable across the die.
+        full_from = [Signal(name=f"full_from_r{k + 1}") for k in range(depth)]
+        loads = [wire(m, ~full_from[k] | load_out, f"r{k + 1}_load") for k in range(depth)]
         load1 = loads[0]
         r_active = Signal()
         r_slot = Signal(range(slots))
@@ -235,8 +237,9 @@ class Softmax(wiring.Component):
         with m.If(r_last):
             m.d.sync += read.eq(read + 1)
         m.d.sync += [started_full.eq((started + row_started - read)[:counter.width] == slots), row_read.eq(r_last)]
-        with m.If(load1):
-            m.d.sync += valid[0].eq(issue)
+        valid_next = [Mux(loads[k], issue if k == 0 else valid[k - 1], valid[k]) for k in range(depth)]
+        m.d.sync += [valid[k].eq(valid_next[k]) for k in range(depth)]
+        m.d.sync += [full_from[k].eq(Cat(*valid_next[k:]).all()) for k in range(depth)]
         e_read = e_buf.read_port()
         m.d.comb += [e_read.addr.eq(address(r_slot, r_pos)), e_read.en.eq(load1)]
         r1 = {"last": r_end, "last_row": row_last[r_slot], "recip": row_recip[r_slot]}

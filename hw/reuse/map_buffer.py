@@ -5,7 +5,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..common import prob_layout
+from ..common import SkidBuffer, prob_layout
 from ..common.pipeline import counter, register
 
 __all__ = ["MapBuffer"]
@@ -21,7 +21,7 @@ class MapBuffer(wiring.Component):
     than N^2 probabilities (more than N rows) is not kept: ``overflow`` pulses when it closes.
     Loading: ``load`` (pulse) streams head ``head``'s map out on ``r``, framed as it was
     written (``index`` = key, ``last`` per row, ``last_row`` on the final row), one beat per
-    cycle: a three-register pipeline that stalls as a unit.
+    cycle: a three-register pipeline that stalls as a unit, then a :class:`SkidBuffer`.
 
     Members:
         store, load: ``In(1)`` pulses (not both in one cycle; neither while that side is busy).
@@ -99,8 +99,14 @@ class MapBuffer(wiring.Component):
                 m.d.comb += self.overflow.eq(over)
 
         # --- Load: issue one address per cycle while the output register can move ------------
+        # The output register feeds a skid buffer, so ``en`` (the read enable of every bank's
+        # block RAMs and the clock enable of the pipeline) is a function of registers, not of
+        # the weighted sum's ready, which crosses the die combinationally.
+        m.submodules.r_skid = skid = SkidBuffer(prob_layout(cfg))
+        wiring.connect(m, skid.o, wiring.flipped(self.r))
+        out = skid.i
         en = Signal()
-        m.d.comb += en.eq(~self.r.valid | self.r.ready)
+        m.d.comb += en.eq(~out.valid | out.ready)
         r_head = Signal(range(heads))
         r_pos = Signal(range(max(region, 2)))
         r_keys = Signal(range(n_max + 1))
@@ -131,10 +137,8 @@ class MapBuffer(wiring.Component):
         frame = {k: register(m, en, v, f"rd1_{k}") for k, v in frame.items()}
         words = Array(register(m, en, read.data, f"rd2_bank{h}") for h, (_, read) in enumerate(banks))
         frame = {k: register(m, en, v, f"rd2_{k}") for k, v in frame.items()}
-        o_p, o_index, o_last, o_last_row = Signal.like(self.r.payload.p), Signal.like(self.r.payload.index), Signal(), Signal()
         with m.If(en):
-            m.d.sync += [self.r.valid.eq(frame["valid"]), o_p.eq(words[frame["head"]]), o_index.eq(frame["index"]),
-                         o_last.eq(frame["last"]), o_last_row.eq(frame["last_row"])]
-        m.d.comb += [self.r.payload.p.eq(o_p), self.r.payload.index.eq(o_index),
-                     self.r.payload.last.eq(o_last), self.r.payload.last_row.eq(o_last_row)]
+            m.d.sync += [out.valid.eq(frame["valid"]), out.payload.p.eq(words[frame["head"]]),
+                         out.payload.index.eq(frame["index"]), out.payload.last.eq(frame["last"]),
+                         out.payload.last_row.eq(frame["last_row"])]
         return m
