@@ -16,7 +16,7 @@ class MapBuffer(wiring.Component):
     map row after row (n_rows rows of n_keys, packed). Each head also has ``present`` (a
     complete map is stored), ``n_keys`` and ``n_rows``; reset clears ``present``.
 
-    Storing: ``store`` (pulse) opens head ``head`` (its old map is gone at once); every beat on
+    Storing: ``store`` (pulse) opens head ``store_head`` (its old map is gone at once); every beat on
     ``w`` is written; the beat with ``last`` and ``last_row`` closes the map. A map of more
     than N^2 probabilities (more than N rows) is not kept: ``overflow`` pulses when it closes.
     Loading: ``load`` (pulse) streams head ``head``'s map out on ``r``, framed as it was
@@ -25,7 +25,10 @@ class MapBuffer(wiring.Component):
 
     Members:
         store, load: ``In(1)`` pulses (not both in one cycle; neither while that side is busy).
-        head: ``In(range(heads))`` the head a pulse (and ``present``/``n_keys``/``n_rows``) refers to.
+        store_head: ``In(range(heads))`` the head a ``store`` pulse opens.
+        head: ``In(range(heads))`` the head ``load`` (and ``present``/``n_keys``/``n_rows``) refers to:
+            a port of its own, so that the store side's head (from the command) does not sit
+            in front of the load side's status lookup.
         w: ``In(stream.Signature(prob_layout))`` probabilities to store; ready while a map is open.
         r: ``Out(stream.Signature(prob_layout))`` the loaded map.
         present: ``Out(1)`` head ``head`` holds a complete map.
@@ -37,7 +40,7 @@ class MapBuffer(wiring.Component):
     def __init__(self, *, config):
         self._config = config
         super().__init__({
-            "store": In(1), "load": In(1), "head": In(range(config.heads)),
+            "store": In(1), "store_head": In(range(config.heads)), "load": In(1), "head": In(range(config.heads)),
             "w": In(stream.Signature(prob_layout(config))),
             "r": Out(stream.Signature(prob_layout(config))),
             "present": Out(1),
@@ -75,8 +78,8 @@ class MapBuffer(wiring.Component):
         w_over = Signal()                    # a word beyond N^2 arrived
         m.d.comb += self.w.ready.eq(self.storing)
         with m.If(self.store):
-            m.d.sync += [self.storing.eq(1), w_head.eq(self.head), w_pos.eq(0), w_rows.eq(0), w_over.eq(0),
-                         present.bit_select(self.head, 1).eq(0)]
+            m.d.sync += [self.storing.eq(1), w_head.eq(self.store_head), w_pos.eq(0), w_rows.eq(0), w_over.eq(0),
+                         present.bit_select(self.store_head, 1).eq(0)]
         beat = self.w.payload
         for write, _ in banks:
             m.d.comb += [write.addr.eq(w_pos), write.data.eq(beat.p)]

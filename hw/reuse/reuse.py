@@ -145,7 +145,9 @@ class Reuse(AttentionUnit):
         m.d.comb += [flush.payload.p.eq(0), flush.payload.index.eq(0), flush.payload.last.eq(1),
                      flush.payload.last_row.eq(1)]
         head = Signal.like(self.cmd.payload.head)
-        m.d.comb += maps.head.eq(head)
+        # The map buffer's status lookup (present, n_keys) and load use the head register; a
+        # store takes the command's head directly, so the FSM is not in front of that lookup.
+        m.d.comb += [maps.head.eq(head), maps.store_head.eq(self.cmd.payload.head)]
         reuses, dropped = Signal(COUNTER_BITS), Signal(COUNTER_BITS)
         m.d.comb += select.sel.eq(_FLUSH)  # an idle source: nothing reaches the weighted sum
         with m.FSM():
@@ -154,7 +156,7 @@ class Reuse(AttentionUnit):
                 with m.If(self.cmd.valid):
                     m.d.sync += head.eq(self.cmd.payload.head)
                     with m.If(self.cmd.payload.mode == Mode.COMPUTE):
-                        m.d.comb += [maps.head.eq(self.cmd.payload.head), maps.store.eq(1)]
+                        m.d.comb += maps.store.eq(1)
                         m.next = "COMPUTE"
                     with m.Else():
                         m.next = "WAIT_VALUES"
