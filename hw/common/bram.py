@@ -1,0 +1,113 @@
+"""A memory whose read data is registered once more, on the ECP5 inside its block RAMs.
+
+The generic form is an Amaranth ``Memory`` with a write port and a read port, and the read port's
+data loaded into a fabric register (:func:`hw.common.pipeline.register`). Yosys's ``synth_ecp5``
+maps the memory to DP16KD blocks without their output register, so the route from the block's
+clock-to-out (4.26 ns on LFE5U-85F-8) to that fabric register is one cycle of its own. With the
+ECP5 target (:func:`hw.common.dsp.dsp_target`) the memory is built from DP16KD instances with
+``REGMODE_B = "OUTREG"``: their output register is that register, cycle for cycle: the read
+stage loads on ``read.en`` (CEB), the output register on its own enable (OCEB) and resets to 0
+on the synchronous reset (RSTB, ``RESETMODE = "SYNC"``).
+
+verif/common/test_bram_ecp5.py checks the instances against the generic form with a behavioural
+model of the DP16KD subset used here (verif/common/ecp5_dp16kd.v).
+"""
+
+from amaranth import ClockSignal, Const, Instance, ResetSignal, Signal
+from amaranth.lib.memory import Memory
+
+from .dsp import dsp_target
+from .pipeline import register
+
+__all__ = ["DP16KD_MODES", "RegisteredReadMemory"]
+
+# DP16KD configurations as (data width, depth, low address bits unused by the address): the
+# address occupies AD[13:low] of each port.
+DP16KD_MODES = ((18, 1024, 4), (9, 2048, 3), (4, 4096, 2), (2, 8192, 1), (1, 16384, 0))
+DP16KD_ADDR_BITS = 14
+
+
+class _Port:
+    """The signals of one side of an ECP5 memory. Members: ``addr``, ``en`` and, for the
+    write side, ``data``."""
+
+    def __init__(self, name, depth, width=None):
+        self.addr = Signal(range(depth), name=f"{name}_addr")
+        self.en = Signal(name=f"{name}_en")
+        if width is not None:
+            self.data = Signal(width, name=f"{name}_data")
+
+
+class RegisteredReadMemory:
+    """``depth`` words of ``width`` bits (all zero at start), added to module ``m`` as
+    ``name``, with one write port and one read port whose data is registered twice: by the read
+    port (on ``read.en``) and by :meth:`registered` (on its own enable, reset to 0).
+
+    On the ECP5 target the memory is ``ceil(width / w)`` DP16KD blocks side by side, each in the
+    widest configuration ``w`` whose depth holds ``depth`` words (port A writes, port B reads);
+    deeper memories (more than 16384 words: no cascading in depth here) stay generic. As the
+    generic read port, a read is not transparent to a write in the same cycle; a read and a
+    write of the same address in one cycle are left out (the block RAM's result is undefined).
+
+    Members:
+        write: ``addr``, ``data``, ``en`` to drive (an Amaranth write port in the generic form).
+        read: ``addr``, ``en`` to drive (the read stage's address and enable).
+        ecp5: whether the memory is DP16KD instances.
+    """
+
+    def __init__(self, m, *, width, depth, name, platform=None):
+        self._m, self._width, self._depth, self._name = m, width, depth, name
+        self._registered = False
+        self.ecp5 = dsp_target(platform) == "ecp5" and depth <= DP16KD_MODES[-1][1]
+        if not self.ecp5:
+            m.submodules[name] = memory = Memory(shape=width, depth=depth, init=[])
+            # Created in one tuple assignment: the ports' signals keep the names Amaranth gives
+            # unnamed ports, so the generic Verilog stays as it was.
+            self.write, self.read = memory.write_port(), memory.read_port()
+        else:
+            self.write = _Port(f"{name}_w", depth, width)
+            self.read = _Port(f"{name}_r", depth)
+
+    def registered(self, en, name):
+        """The read data registered on ``en`` (``None``: every cycle) in a register named
+        ``name`` that the sync reset clears; call it once."""
+        assert not self._registered, "one output register per memory"
+        self._registered = True
+        if not self.ecp5:
+            return register(self._m, en, self.read.data, name)
+        return self._dp16kd(Const(1) if en is None else en, name)
+
+    def _dp16kd(self, oce, name):
+        m, width, depth = self._m, self._width, self._depth
+        block_width, _, low = next(mode for mode in DP16KD_MODES if depth <= mode[1])
+        data = Signal(width, name=name)
+
+        def address(prefix, addr):
+            # Below the address: for 18-bit words AD[1:0] are the write port's byte enables
+            # (both high: whole words); the other unused bits are 0, as Yosys's own mapping does.
+            pins = {f"i_{prefix}{i}": Const(int(block_width == 18 and i < 2)) for i in range(low)}
+            pins |= {f"i_{prefix}{low + i}": addr[i] if i < len(addr) else Const(0)
+                     for i in range(DP16KD_ADDR_BITS - low)}
+            return pins
+
+        for b, lo in enumerate(range(0, width, block_width)):
+            bits = min(block_width, width - lo)
+            ports = address("ADA", self.write.addr) | address("ADB", self.read.addr)
+            ports |= {f"i_DIA{i}": self.write.data[lo + i] if i < bits else Const(0) for i in range(18)}
+            ports |= {f"i_DIB{i}": Const(0) for i in range(18)}
+            ports |= {f"o_DOB{i}": data[lo + i] for i in range(bits)}
+            ports |= {f"i_CS{p}{i}": Const(0) for p in "AB" for i in range(3)}
+            # Unused outputs (DOA, DOB above the word) stay unconnected.
+            m.submodules[f"{self._name}_{b}"] = Instance(
+                "DP16KD",
+                p_DATA_WIDTH_A=block_width, p_DATA_WIDTH_B=block_width,
+                p_REGMODE_A="NOREG", p_REGMODE_B="OUTREG",
+                p_RESETMODE="SYNC", p_ASYNC_RESET_RELEASE="SYNC",
+                p_CSDECODE_A="0b000", p_CSDECODE_B="0b000",
+                p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL", p_GSR="DISABLED",
+                i_CLKA=ClockSignal("sync"), i_CEA=self.write.en, i_WEA=self.write.en,
+                i_OCEA=Const(1), i_RSTA=Const(0),
+                i_CLKB=ClockSignal("sync"), i_CEB=self.read.en, i_OCEB=oce, i_WEB=Const(0),
+                i_RSTB=ResetSignal("sync"),
+                **ports)
+        return data

@@ -1,0 +1,35 @@
+"""hw.common.bram's ECP5 memories (DP16KD instances whose output register is the read word's
+register) against the generic memory and register, on Verilator with the behavioural DP16KD
+model: every DP16KD configuration, blocks side by side with a partly used last one, random
+writes, reads, enables and resets."""
+
+from pathlib import Path
+
+import pytest
+from amaranth.back import verilog
+
+from verif.common.bram_harness import BankCase, BankPair
+from verif.rtl import default_seed
+from verif.runner import BUILD, Build, run, verilate
+
+MODEL = Path(__file__).with_name("ecp5_dp16kd.v")
+# The reuse unit's default bank (16 x 16384: 16 blocks of 16384 x 1) and smaller ones, one or
+# more per DP16KD configuration (18, 9, 4, 2 bits), a depth that is not a power of two, and
+# widths that leave part of the last block unused.
+CASES = [BankCase(16, 16384), BankCase(16, 256), BankCase(9, 2048), BankCase(5, 100), BankCase(7, 3000),
+         BankCase(3, 8000), BankCase(20, 1000)]
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.key)
+def test_ecp5_memory_equals_generic(case):
+    directory = BUILD / f"bram_ecp5-{case.key}"
+    directory.mkdir(parents=True, exist_ok=True)
+    harness = BankPair(case)
+    source = directory / "bank_pair.v"
+    source.write_text(verilog.convert(harness, name="bank_pair", ports=harness.ports, emit_src=False))
+    verilate([source, MODEL], "bank_pair", directory)
+    seed = default_seed()
+    result = run(Build("bram_ecp5", case, directory, "bank_pair"), "verif.common.tb_bram_ecp5", seed=seed)
+    assert result["tests"] == 1 and result["failed"] == 0, (
+        f"{case.key}: {result['failure']} (seed {seed}; replay with ATTNFORGE_SEED={seed}); log: {result['log']}")
