@@ -2,10 +2,10 @@
 
 from amaranth import Array, Module, Mux, Signal
 from amaranth.lib import stream, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..common import SkidBuffer, prob_layout
+from ..common.bram import RegisteredReadMemory
 from ..common.pipeline import counter, register
 
 __all__ = ["MapBuffer"]
@@ -60,10 +60,9 @@ class MapBuffer(wiring.Component):
 
         # One bank (memory) per head: the read of a word is registered beside its bank before
         # the multiplexer across the banks, and that multiplexer's output is registered again.
-        banks = []
-        for h in range(heads):
-            m.submodules[f"bank{h}"] = bank = Memory(shape=cfg.formats.prob_bits, depth=region, init=[])
-            banks.append((bank.write_port(), bank.read_port()))
+        # On the ECP5 the register beside the bank is its block RAMs' output register.
+        banks = [RegisteredReadMemory(m, width=cfg.formats.prob_bits, depth=region, name=f"bank{h}",
+                                      platform=platform) for h in range(heads)]
 
         present = Signal(heads)
         n_keys = Array(Signal(range(n_max + 1), name=f"n_keys{h}") for h in range(heads))
@@ -81,12 +80,12 @@ class MapBuffer(wiring.Component):
             m.d.sync += [self.storing.eq(1), w_head.eq(self.store_head), w_pos.eq(0), w_rows.eq(0), w_over.eq(0),
                          present.bit_select(self.store_head, 1).eq(0)]
         beat = self.w.payload
-        for write, _ in banks:
-            m.d.comb += [write.addr.eq(w_pos), write.data.eq(beat.p)]
+        for bank in banks:
+            m.d.comb += [bank.write.addr.eq(w_pos), bank.write.data.eq(beat.p)]
         with m.If(self.w.valid & self.w.ready):
             full = w_pos == region
-            for h, (write, _) in enumerate(banks):
-                m.d.comb += write.en.eq(~full & (w_head == h))
+            for h, bank in enumerate(banks):
+                m.d.comb += bank.write.en.eq(~full & (w_head == h))
             with m.If(~full):
                 m.d.sync += w_pos.eq(w_pos + 1)
             with m.Else():
@@ -130,15 +129,15 @@ class MapBuffer(wiring.Component):
                     m.d.sync += self.loading.eq(0)
             with m.Else():
                 m.d.sync += r_col.eq(r_col + 1)
-        for _, read in banks:
-            m.d.comb += [read.addr.eq(r_pos), read.en.eq(en)]
+        for bank in banks:
+            m.d.comb += [bank.read.addr.eq(r_pos), bank.read.en.eq(en)]
         # Stage 1: the banks' read registers (inside the block RAMs). Stage 2: each bank's word
         # registered beside it. Stage 3: the word of the loading head, registered behind the
         # multiplexer (golden.reuse.cycles: MAP_READ_LATENCY). The framing and the head travel
         # beside them in registers loaded on the same enable; the pipeline stalls as a unit.
         frame = {"valid": issue, "index": r_col, "last": last_col, "last_row": last_row, "head": r_head}
         frame = {k: register(m, en, v, f"rd1_{k}") for k, v in frame.items()}
-        words = Array(register(m, en, read.data, f"rd2_bank{h}") for h, (_, read) in enumerate(banks))
+        words = Array(bank.registered(en, f"rd2_bank{h}") for h, bank in enumerate(banks))
         frame = {k: register(m, en, v, f"rd2_{k}") for k, v in frame.items()}
         with m.If(en):
             m.d.sync += [out.valid.eq(frame["valid"]), out.payload.p.eq(words[frame["head"]]),
