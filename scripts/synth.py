@@ -19,7 +19,9 @@ Multipliers: by default (``--dsp ecp5``) the units are generated with ``python -
 ecp5``: every partial product is a MULT18X18D instance holding the operand, pipeline and output
 registers itself (hw/common/dsp.py; cycle for cycle the generic product, checked by
 verif/common/test_dsp_ecp5.py), because synth_ecp5 leaves inferred multipliers' registers in the
-fabric. ``--dsp generic`` synthesizes the portable Verilog as ``make verilog`` writes it.
+fabric. The same target builds the reuse unit's map-buffer banks from DP16KD instances whose
+output register is the bank's read register (hw/common/bram.py, verif/common/test_bram_ecp5.py):
+synth_ecp5 does not use that register either. ``--dsp generic`` synthesizes the portable Verilog as ``make verilog`` writes it.
 
 ``python scripts/synth.py --generic [UNIT ...]`` (``make synth-generic``): technology
 independent Yosys ``synth -flatten -top`` (memories kept as memory cells instead of being

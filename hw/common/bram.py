@@ -46,8 +46,10 @@ class RegisteredReadMemory:
     On the ECP5 target the memory is ``ceil(width / w)`` DP16KD blocks side by side, each in the
     widest configuration ``w`` whose depth holds ``depth`` words (port A writes, port B reads);
     deeper memories (more than 16384 words: no cascading in depth here) stay generic. As the
-    generic read port, a read is not transparent to a write in the same cycle; a read and a
-    write of the same address in one cycle are left out (the block RAM's result is undefined).
+    generic read port, a read is not transparent to a write in the same cycle; but a read and a
+    write of the same address in one cycle must not happen (the block RAM's result is undefined,
+    and the test leaves them out). The sync reset clears the output register only, as
+    :func:`~hw.common.pipeline.register` (the read stage keeps its word, as the generic one).
 
     Members:
         write: ``addr``, ``data``, ``en`` to drive (an Amaranth write port in the generic form).
