@@ -72,22 +72,31 @@ class MapBuffer(wiring.Component):
 
         # --- Store ----------------------------------------------------------------------
         w_head = Signal(range(heads))
-        w_pos = Signal(range(region + 1))    # words written; region means "full"
+        w_pos = Signal(range(region + 1))    # words written
         w_rows = Signal(range(n_max + 1))    # rows completed before the current one (saturates)
         w_over = Signal()                    # a word beyond N^2 arrived
+        # ``w_pos == region`` and ``w_head == h`` as registers (``full``, one-hot ``w_sel``),
+        # so each bank's write enable is one gate of registers and the handshake: it drives
+        # the write enable of every block RAM of the bank, across the die.
+        full = Signal()
+        w_sel = Signal(heads)
         m.d.comb += self.w.ready.eq(self.storing)
         with m.If(self.store):
             m.d.sync += [self.storing.eq(1), w_head.eq(self.store_head), w_pos.eq(0), w_rows.eq(0), w_over.eq(0),
-                         present.bit_select(self.store_head, 1).eq(0)]
+                         full.eq(0), w_sel.eq(1 << self.store_head), present.bit_select(self.store_head, 1).eq(0)]
         beat = self.w.payload
-        for bank in banks:
-            m.d.comb += [bank.write.addr.eq(w_pos), bank.write.data.eq(beat.p)]
-        with m.If(self.w.valid & self.w.ready):
-            full = w_pos == region
-            for h, bank in enumerate(banks):
-                m.d.comb += bank.write.en.eq(~full & (w_head == h))
+        # The write itself (address, data, enable per bank) is registered: the banks span the
+        # die, and the handshake from the fork would otherwise route to every block RAM's
+        # write enable in the cycle it is decided. A map is read only after it is complete
+        # and a later command asks for it, so the one-cycle-late write is never missed.
+        take = self.w.valid & self.w.ready
+        w_addr, w_data = register(m, None, w_pos, "w_addr"), register(m, None, beat.p, "w_data")
+        for h, bank in enumerate(banks):
+            m.d.comb += [bank.write.addr.eq(w_addr), bank.write.data.eq(w_data),
+                         bank.write.en.eq(register(m, None, take & ~full & w_sel[h], f"bank{h}_w_en"))]
+        with m.If(take):
             with m.If(~full):
-                m.d.sync += w_pos.eq(w_pos + 1)
+                m.d.sync += [w_pos.eq(w_pos + 1), full.eq(w_pos == region - 1)]
             with m.Else():
                 m.d.sync += w_over.eq(1)
             with m.If(beat.last):
