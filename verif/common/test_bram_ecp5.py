@@ -6,11 +6,9 @@ writes, reads, enables and resets."""
 from pathlib import Path
 
 import pytest
-from amaranth.back import verilog
 
 from verif.common.bram_harness import BankCase, BankPair
-from verif.rtl import default_seed
-from verif.runner import BUILD, Build, run, verilate
+from verif.common.primitive_pair import check_pair
 
 MODEL = Path(__file__).with_name("ecp5_dp16kd.v")
 # The reuse unit's default bank (16 x 16384: 16 blocks of 16384 x 1) and smaller ones, one or
@@ -23,13 +21,4 @@ CASES = [BankCase(16, 16384), BankCase(16, 256), BankCase(9, 2048), BankCase(5, 
 @pytest.mark.rtl
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.key)
 def test_ecp5_memory_equals_generic(case):
-    directory = BUILD / f"bram_ecp5-{case.key}"
-    directory.mkdir(parents=True, exist_ok=True)
-    harness = BankPair(case)
-    source = directory / "bank_pair.v"
-    source.write_text(verilog.convert(harness, name="bank_pair", ports=harness.ports, emit_src=False))
-    verilate([source, MODEL], "bank_pair", directory)
-    seed = default_seed()
-    result = run(Build("bram_ecp5", case, directory, "bank_pair"), "verif.common.tb_bram_ecp5", seed=seed)
-    assert result["tests"] == 1 and result["failed"] == 0, (
-        f"{case.key}: {result['failure']} (seed {seed}; replay with ATTNFORGE_SEED={seed}); log: {result['log']}")
+    check_pair("bram_ecp5", case, BankPair(case), "bank_pair", MODEL, "verif.common.tb_bram_ecp5")
