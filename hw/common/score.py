@@ -1,12 +1,12 @@
 """Score stage: exact integer dot products of each query with every key of a packet."""
 
-from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth import Cat, Module, Mux, Shape, Signal, signed
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from golden.timing import product_latency, tree_register_levels
 
+from .bram import RegisteredReadMemory
 from .layouts import key_layout, query_layout, score_layout
 from .pipeline import adder_tree, counter, delay, load_banks, pipelined_product, register
 
@@ -55,8 +55,11 @@ class Score(wiring.Component):
 
         vector = data.ArrayLayout(signed(fmt.data_bits), cfg.head_dim)
         word = data.StructLayout({"data": vector, "bias": signed(fmt.bias_bits)}) if self._bias else vector
-        m.submodules.keys = keys = Memory(shape=word, depth=n_max * self._banks, init=[])
-        write, read = keys.write_port(), keys.read_port()
+        # The key buffer's read is registered once more (``o_key``): on the ECP5 in its block RAMs'
+        # output registers, whose clock-to-out is far shorter than the array's.
+        keys = RegisteredReadMemory(m, width=Shape.cast(word).width, depth=n_max * self._banks, name="keys",
+                                    platform=platform)
+        write, read = keys.write, keys.read
 
         # Load: one key per beat into the key buffer.
         key_word = Cat(self.k.payload.data.as_value(), self.k.payload.bias) if self._bias else self.k.payload.data
@@ -106,16 +109,16 @@ class Score(wiring.Component):
             "scale": register(m, en, scale, "b_scale"),
             "query": register(m, en, query.word_select(chunk, chunk_bits), "b_query"),
         }
-        key_word = read.data.data if self._bias else read.data
-        # Stage O: the whole key word is registered straight out of the block RAM (its
-        # clock-to-out takes most of a cycle); the chunk is selected between this register and
+        # Stage O: the whole key word is registered straight out of the block RAM (``o_key``, the
+        # key buffer's second read register); the chunk is selected between this register and
         # the multipliers' operand registers.
         flags = {name: b[name] for name in ("valid", "chunk", "first", "emit", "index", "last", "last_row", "scale",
                                             "query")}
-        if self._bias:
-            flags["bias"] = read.data.bias
         o = {name: register(m, en, value, f"o_{name}") for name, value in flags.items()}
-        key_chunk = register(m, en, key_word, "o_key").word_select(o.pop("chunk"), chunk_bits)
+        o_key = word(keys.registered(en, "o_key"))
+        if self._bias:
+            o["bias"] = o_key.bias
+        key_chunk = (o_key.data if self._bias else o_key).as_value().word_select(o.pop("chunk"), chunk_bits)
         # The L lane products, pipelined around the DSP blocks; the flags travel alongside.
         lane = lambda v, l: v[l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed()
         products = [pipelined_product(m, en, lane(o["query"], l), lane(key_chunk, l), f"product{l}",

@@ -2,11 +2,11 @@
 
 from amaranth import Array, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from golden.timing import product_latency
 
+from .bram import RegisteredReadMemory
 from .layouts import output_layout, prob_layout, token_layout
 from .pipeline import counter, delay, load_banks, pipelined_product, register, round_half_up, saturate
 
@@ -55,9 +55,11 @@ class WeightedSum(wiring.Component):
         chunk_bits = lanes * fmt.data_bits
         m = Module()
 
-        m.submodules.values = values = Memory(
-            shape=data.ArrayLayout(signed(fmt.data_bits), cfg.head_dim), depth=n_max * self._banks, init=[])
-        write, read = values.write_port(), values.read_port()
+        # The value buffer's read is registered once more (``o_value``): on the ECP5 in its block
+        # RAMs' output registers.
+        values = RegisteredReadMemory(m, width=cfg.head_dim * fmt.data_bits, depth=n_max * self._banks,
+                                      name="values", platform=platform)
+        write, read = values.write, values.read
 
         # Load: one value token per beat.
         buf = load_banks(m, self.v, write, depth=n_max, value=self.v.payload.data, count_out=self.n_values,
@@ -98,7 +100,7 @@ class WeightedSum(wiring.Component):
         # Stage O: the whole value word is registered straight out of the block RAM; the chunk
         # is selected between this register and the multipliers' operand registers.
         o = {k: register(m, en, v, f"o_{k}") for k, v in b.items()}
-        value_chunk = register(m, en, read.data, "o_value").word_select(o["chunk"], chunk_bits)
+        value_chunk = values.registered(en, "o_value").word_select(o["chunk"], chunk_bits)
         m.d.comb += self.mac.eq(o["valid"] & en)
         lane = lambda l: value_chunk[l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed()
         products = [pipelined_product(m, en, o["prob"], lane(l), f"product{l}", platform=platform)
