@@ -1,13 +1,13 @@
 """Memo-lookup engine (golden/memo/table.py is its bit-exact model)."""
 
-from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth import Cat, Const, Module, Mux, Shape, Signal
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from golden.memo.cycles import LOOKUP_LATENCY
 from golden.memo.table import context_salt
 
+from ..common.bram import RegisteredReadMemory
 from ..common.perf import COUNTER_BITS
 
 __all__ = ["MemoLookup", "request_layout", "response_layout", "registers_layout", "entry_layout",
@@ -93,18 +93,18 @@ class MemoLookup(wiring.Component):
     pipeline stalls as a unit while the answer is not taken. After reset the engine clears the
     table, one set per cycle (E/W cycles, ``i.ready`` low), before it accepts requests.
 
-    Memories: one word per set of W entries (``valid``, ``key``, ``length``; written per way,
-    only the way a miss allocates) and one word per set of LRU pair bits (:func:`lru_pairs`),
-    both read in stage 0 and written by the request in stage C = DECIDE + 1 (8).
+    Memories: one per way, a word per set (``valid``, ``key``, ``length``; only the way a miss
+    allocates is written), and one word per set of LRU pair bits (:func:`lru_pairs`), all read
+    in stage 0 and written by the request in stage C = DECIDE + 1 (8).
 
     Stages (every stage takes the set state the request in stage C leaves behind when it is
     in the same set, so each request sees the table after every earlier request, exactly as
     the golden table does; no stalls):
 
-    0. accept, salt, set index, read the set (the write of the same cycle reads through;
-       stage 2 applies it again, which changes nothing: the read ports' collision order does
-       not matter, transparent is what Yosys maps fastest);
-    1. the set word as read (block RAM output straight into registers);
+    0. accept, salt, set index, read the set (not transparent: stage 2 applies the write of
+       the same cycle, so the read ports' collision result does not matter);
+    1. the set words as read, in their read registers (:class:`RegisteredReadMemory`: on the
+       ECP5 the block RAMs' output registers);
     2. patched by the writes the read missed (stage C now, and the two requests that were in
        stage C in the two cycles before; newest wins), ``key XOR entry key`` per way, length
        matches; the pairwise popcounts pd[j] of the key XOR the keys of the requests j = 1..5
@@ -160,12 +160,15 @@ class MemoLookup(wiring.Component):
         set_bits = cfg.set_bits
         dist_shape = range(S + 1)
 
-        m.submodules.entries = entries = Memory(shape=data.ArrayLayout(entry, W), depth=cfg.sets, init=[])
-        m.submodules.lrus = lrus = Memory(shape=P, depth=cfg.sets, init=[])
-        ewr = entries.write_port(granularity=1)
-        erd = entries.read_port(transparent_for=(ewr,))
-        lwr = lrus.write_port()
-        lrd = lrus.read_port(transparent_for=(lwr,))
+        # One memory per way and one of LRU words, each read into a register of its own (stage
+        # 1; on the ECP5 the block RAMs' output registers). The reads are not transparent: a
+        # write in the cycle of the read is the write of c3 when the reader is in stage 2, which
+        # patches every word it wrote (and a block RAM's read of the address being written is
+        # undefined, so nothing may depend on it).
+        ways = [RegisteredReadMemory(m, width=Shape.cast(entry).width, depth=cfg.sets, name=f"entries{w}",
+                                     platform=platform) for w in range(W)]
+        lrus = RegisteredReadMemory(m, width=P, depth=cfg.sets, name="lrus", platform=platform)
+        lwr, lrd = lrus.write, lrus.read
 
         # Runtime registers (reset values from the config).
         tau = Signal(range(S + 1), init=cfg.tau)
@@ -204,7 +207,8 @@ class MemoLookup(wiring.Component):
         allow0 = Signal()
         m.d.comb += allow0.eq(Mux(self.i.payload.ctx < cfg.contexts, mask.bit_select(self.i.payload.ctx, 1), 0))
         m.d.comb += [self.i.ready.eq(en & ~clearing),
-                     erd.en.eq(en), erd.addr.eq(key0[:set_bits]), lrd.en.eq(en), lrd.addr.eq(key0[:set_bits])]
+                     lrd.en.eq(en), lrd.addr.eq(key0[:set_bits])]
+        m.d.comb += [way.read.en.eq(en) for way in ways] + [way.read.addr.eq(key0[:set_bits]) for way in ways]
         with m.If(en):
             m.d.sync += [sv[1].eq(self.i.valid & self.i.ready), skey[1].eq(key0), slen[1].eq(self.i.payload.length),
                          stau[1].eq(tau), sallow[1].eq(allow0), sset[1].eq(key0[:set_bits])]
@@ -243,10 +247,8 @@ class MemoLookup(wiring.Component):
                 m.d.sync += [eqc[s].eq(sv[C - 1] & (sset[C - 1] == sset[s - 1])), leqc[s].eq(slen[C - 1] == slen[s - 1])]
 
         # --- stage 1: the words as read ---------------------------------------------------------
-        e2_raw = Signal(data.ArrayLayout(entry, W))
-        l2_raw = Signal(P)
-        with m.If(en):
-            m.d.sync += [e2_raw.eq(erd.data), l2_raw.eq(lrd.data)]
+        e2_raw = data.ArrayLayout(entry, W)(Cat(way.registered(en, f"e2_raw{w}") for w, way in enumerate(ways)))
+        l2_raw = lrus.registered(en, "l2_raw")
 
         # --- stage 2: writes the read missed (c3, c2, c: newest wins), XOR, length matches ----------
         eq2 = {"c3": Signal(name="s2_same_c3"), "c2": Signal(name="s2_same_c2"), "c": eqc[2]}
@@ -429,17 +431,20 @@ class MemoLookup(wiring.Component):
             m.d.comb += ptr.eq(Mux(c_touch, sset[C] * W + way, 0))
 
         with m.If(clearing):
-            m.d.comb += [ewr.addr.eq(clear_set), lwr.addr.eq(clear_set), ewr.en.eq((1 << W) - 1), lwr.en.eq(1),
-                         lwr.data.eq(lru_init)]
+            m.d.comb += [lwr.addr.eq(clear_set), lwr.en.eq(1), lwr.data.eq(lru_init)]
+            m.d.comb += [way.write.addr.eq(clear_set) for way in ways] + [way.write.en.eq(1) for way in ways]
             m.d.sync += clear_set.eq(clear_set + 1)
             with m.If(clear_set == cfg.sets - 1):
                 m.d.sync += clearing.eq(0)
         with m.Else():
-            for w in range(W):
-                m.d.comb += [ewr.data[w].valid.eq(1), ewr.data[w].key.eq(skey[C]), ewr.data[w].length.eq(slen[C])]
-            m.d.comb += [ewr.addr.eq(sset[C]), lwr.addr.eq(sset[C]), lwr.data.eq(c_lru_out)]
+            written = Signal(entry)   # what an allocation writes into its way
+            m.d.comb += [written.valid.eq(1), written.key.eq(skey[C]), written.length.eq(slen[C])]
+            for way in ways:
+                m.d.comb += [way.write.data.eq(written), way.write.addr.eq(sset[C])]
+            m.d.comb += [lwr.addr.eq(sset[C]), lwr.data.eq(c_lru_out)]
             with m.If(en & sv[C]):
-                m.d.comb += [ewr.en.eq(Mux(c_alloc, c_used, 0)), lwr.en.eq(c_touch)]
+                m.d.comb += [way.write.en.eq(c_alloc & c_used[w]) for w, way in enumerate(ways)]
+                m.d.comb += lwr.en.eq(c_touch)
 
         counters = self.counters
         with m.If(en):
