@@ -111,9 +111,15 @@ class Softmax(wiring.Component):
         w3["y"] = register(m, None, scaled[:fmt.y_bits].as_signed(), "w3_y")
         run_max = Signal(signed(fmt.y_bits))
         row_top = Mux((w3["pos"] == 0) | (w3["y"] > run_max), w3["y"], run_max)
+        # The buffer write is registered once more (w4): w3's y then drives the running maximum's
+        # compare only, placed beside run_max, and w4's registers sit by the block RAM. The
+        # exp pass reads a row's first word two cycles after ``written`` moves at the earliest,
+        # a cycle after its last word is written.
+        w4 = {"addr": address(w3["slot"], w3["pos"]), "y": w3["y"], "index": w3["index"], "valid": w3["valid"]}
+        w4 = {k: register(m, None, v, f"w4_{k}") for k, v in w4.items()}
         y_write = y_buf.write_port()
-        m.d.comb += [y_write.addr.eq(address(w3["slot"], w3["pos"])), y_write.data.y.eq(w3["y"]),
-                     y_write.data.index.eq(w3["index"]), y_write.en.eq(w3["valid"])]
+        m.d.comb += [y_write.addr.eq(w4["addr"]), y_write.data.y.eq(w4["y"]),
+                     y_write.data.index.eq(w4["index"]), y_write.en.eq(w4["valid"])]
         with m.If(w3["valid"]):
             m.d.sync += run_max.eq(row_top)
             with m.If(w3["last"]):
