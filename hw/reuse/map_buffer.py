@@ -1,7 +1,7 @@
 """Map buffer: the attention maps of ``heads`` heads, kept between layers of a group."""
 
 from amaranth import Array, Module, Mux, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..common import SkidBuffer, prob_layout
@@ -33,6 +33,8 @@ class MapBuffer(wiring.Component):
         r: ``Out(stream.Signature(prob_layout))`` the loaded map.
         present: ``Out(1)`` head ``head`` holds a complete map.
         n_keys, n_rows: ``Out(range(N + 1))`` its row length and row count.
+        key_counts: ``Out(ArrayLayout(range(N + 1), heads))`` the row length of every head (the
+            reuse unit compares them all with its value count ahead of the load decision).
         storing, loading: ``Out(1)`` a map is open for writing / being read.
         overflow: ``Out(1)`` pulse: a closing map had more than N rows (it is not kept).
     """
@@ -45,6 +47,7 @@ class MapBuffer(wiring.Component):
             "r": Out(stream.Signature(prob_layout(config))),
             "present": Out(1),
             "n_keys": Out(range(config.max_tokens + 1)), "n_rows": Out(range(config.max_tokens + 1)),
+            "key_counts": Out(data.ArrayLayout(range(config.max_tokens + 1), config.heads)),
             "storing": Out(1), "loading": Out(1), "overflow": Out(1),
         })
 
@@ -69,6 +72,7 @@ class MapBuffer(wiring.Component):
         n_rows = Array(Signal(range(n_max + 1), name=f"n_rows{h}") for h in range(heads))
         m.d.comb += [self.present.eq(present.bit_select(self.head, 1)), self.n_keys.eq(n_keys[self.head]),
                      self.n_rows.eq(n_rows[self.head])]
+        m.d.comb += [self.key_counts[h].eq(n_keys[h]) for h in range(heads)]
 
         # --- Store ----------------------------------------------------------------------
         w_head = Signal(range(heads))

@@ -113,15 +113,26 @@ class Reuse(AttentionUnit):
         v_count = Signal(range(n_max + 2))
         n_values = Signal(range(n_max + 2))
         v_loaded = Signal()
+        n_values_next = Signal.like(n_values)
+        m.d.comb += n_values_next.eq(n_values)
         with m.If(p_end):
             m.d.sync += v_loaded.eq(0)
         with m.If(handshake(self.v)):
             # Counts saturate at N + 1: any longer packet is just "too long".
             bumped = Mux(v_count == n_max + 1, n_max + 1, v_count + 1)
             with m.If(self.v.payload.last):
-                m.d.sync += [v_count.eq(0), n_values.eq(bumped), v_loaded.eq(1)]
+                m.d.sync += [v_count.eq(0), v_loaded.eq(1)]
+                m.d.comb += n_values_next.eq(bumped)
             with m.Else():
                 m.d.sync += v_count.eq(bumped)
+        m.d.sync += n_values.eq(n_values_next)
+        # ``n_values == n_keys`` of every head, as registers: the load decision then selects one
+        # bit by the head instead of a count and a comparison (its path ends at every register
+        # of the map buffer's read side). A head's n_keys changes only when its map closes,
+        # which is no later than the end of that compute packet's P (the map buffer is always
+        # ready while storing), at least two cycles before a later reuse packet's decision.
+        lengths_match = Signal(cfg.heads)
+        m.d.sync += [lengths_match[h].eq(n_values_next == maps.key_counts[h]) for h in range(cfg.heads)]
 
         # Outputs: a dropped packet's one flush row is discarded. It is sent only once every
         # earlier packet has left (ended P packets == ended output packets), so it is the next
@@ -169,7 +180,7 @@ class Reuse(AttentionUnit):
                     with m.If(~maps.present):
                         m.d.sync += self.errors.no_map.eq(1)
                         m.next = "FLUSH_WAIT"
-                    with m.Elif(n_values != maps.n_keys):
+                    with m.Elif(~lengths_match.bit_select(head, 1)):
                         m.d.sync += self.errors.length_mismatch.eq(1)
                         m.next = "FLUSH_WAIT"
                     with m.Else():
