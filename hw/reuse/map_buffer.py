@@ -1,14 +1,21 @@
 """Map buffer: the attention maps of ``heads`` heads, kept between layers of a group."""
 
-from amaranth import Array, Module, Mux, Signal
+from amaranth import Array, Module, Mux, Shape, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..common import SkidBuffer, prob_layout
+from golden.reuse.cycles import MAP_READ_LATENCY
+
+from ..common import prob_layout
 from ..common.bram import RegisteredReadMemory
+from ..common.fifo import CreditFIFO
 from ..common.pipeline import counter, register
 
 __all__ = ["MapBuffer"]
+
+#: Entries of the load side's output FIFO: one per cycle of its credit loop (a word taken ->
+#: its credit back -> the next word issued -> offered), so a word per cycle can flow.
+READ_FIFO = MAP_READ_LATENCY + 1
 
 
 class MapBuffer(wiring.Component):
@@ -21,7 +28,8 @@ class MapBuffer(wiring.Component):
     than N^2 probabilities (more than N rows) is not kept: ``overflow`` pulses when it closes.
     Loading: ``load`` (pulse) streams head ``head``'s map out on ``r``, framed as it was
     written (``index`` = key, ``last`` per row, ``last_row`` on the final row), one beat per
-    cycle: a three-register pipeline that stalls as a unit, then a :class:`SkidBuffer`.
+    cycle at most: a three-stage pipeline that never stalls, issued on credits into a
+    :class:`~hw.common.fifo.CreditFIFO` of ``READ_FIFO`` entries.
 
     Members:
         store, load: ``In(1)`` pulses (not both in one cycle; neither while that side is busy).
@@ -113,15 +121,17 @@ class MapBuffer(wiring.Component):
                              present.bit_select(w_head, 1).eq(~over)]
                 m.d.comb += self.overflow.eq(over)
 
-        # --- Load: issue one address per cycle while the output register can move ------------
-        # The output register feeds a skid buffer, so ``en`` (the read enable of every bank's
-        # block RAMs and the clock enable of the pipeline) is a function of registers, not of
-        # the weighted sum's ready, which crosses the die combinationally.
-        m.submodules.r_skid = skid = SkidBuffer(prob_layout(cfg))
-        wiring.connect(m, skid.o, wiring.flipped(self.r))
-        out = skid.i
-        en = Signal()
-        m.d.comb += en.eq(~out.valid | out.ready)
+        # --- Load: issue one address per credit ------------------------------------------------
+        # The read pipeline never stalls: an address is issued only while the output FIFO has an
+        # entry for its word that no word in flight has taken (``credits``), so no enable depends
+        # on the weighted sum's ready, which crosses the die combinationally, and the banks' read
+        # enables are constant. The FIFO's entry stands where the output register stood (a word
+        # written at t is offered at t + 1); a credit comes back a cycle after its word is taken
+        # and its next word is offered MAP_READ_LATENCY cycles after that, so READ_FIFO entries
+        # keep one word per cycle flowing: the weighted sum never waits for a word it could take.
+        m.submodules.r_fifo = r_fifo = CreditFIFO(width=Shape.cast(prob_layout(cfg)).width, depth=READ_FIFO)
+        m.d.comb += [self.r.valid.eq(r_fifo.r_rdy), self.r.payload.eq(r_fifo.r_data), r_fifo.r_en.eq(self.r.ready)]
+        credits = Signal(range(READ_FIFO + 1), init=READ_FIFO)
         r_head = Signal(range(heads))
         r_pos = Signal(range(max(region, 2)))
         r_keys = Signal(range(n_max + 1))
@@ -130,7 +140,9 @@ class MapBuffer(wiring.Component):
         r_row = counter(n_max, "r_row")
         last_col = r_col == r_keys - 1
         last_row = r_row == r_rows - 1
-        issue = self.loading & en
+        issue = Signal()
+        m.d.comb += issue.eq(self.loading & (credits != 0))
+        m.d.sync += credits.eq(credits - issue + (self.r.valid & self.r.ready))
         with m.If(self.load):
             m.d.sync += [self.loading.eq(1), r_head.eq(self.head), r_pos.eq(0), r_col.eq(0), r_row.eq(0),
                          r_keys.eq(n_keys[self.head]), r_rows.eq(n_rows[self.head])]
@@ -143,17 +155,17 @@ class MapBuffer(wiring.Component):
             with m.Else():
                 m.d.sync += r_col.eq(r_col + 1)
         for bank in banks:
-            m.d.comb += [bank.read.addr.eq(r_pos), bank.read.en.eq(en)]
+            m.d.comb += [bank.read.addr.eq(r_pos), bank.read.en.eq(1)]
         # Stage 1: the banks' read registers (inside the block RAMs). Stage 2: each bank's word
-        # registered beside it. Stage 3: the word of the loading head, registered behind the
-        # multiplexer (golden.reuse.cycles: MAP_READ_LATENCY). The framing and the head travel
-        # beside them in registers loaded on the same enable; the pipeline stalls as a unit.
+        # registered beside it. Stage 3: the word of the loading head, written behind the
+        # multiplexer into the FIFO (golden.reuse.cycles: MAP_READ_LATENCY). The framing and
+        # the head travel beside them in registers.
         frame = {"valid": issue, "index": r_col, "last": last_col, "last_row": last_row, "head": r_head}
-        frame = {k: register(m, en, v, f"rd1_{k}") for k, v in frame.items()}
-        words = Array(bank.registered(en, f"rd2_bank{h}") for h, bank in enumerate(banks))
-        frame = {k: register(m, en, v, f"rd2_{k}") for k, v in frame.items()}
-        with m.If(en):
-            m.d.sync += [out.valid.eq(frame["valid"]), out.payload.p.eq(words[frame["head"]]),
-                         out.payload.index.eq(frame["index"]), out.payload.last.eq(frame["last"]),
-                         out.payload.last_row.eq(frame["last_row"])]
+        frame = {k: register(m, None, v, f"rd1_{k}") for k, v in frame.items()}
+        words = Array(bank.registered(None, f"rd2_bank{h}") for h, bank in enumerate(banks))
+        frame = {k: register(m, None, v, f"rd2_{k}") for k, v in frame.items()}
+        word = Signal(prob_layout(cfg))
+        m.d.comb += [word.p.eq(words[frame["head"]]), word.index.eq(frame["index"]), word.last.eq(frame["last"]),
+                     word.last_row.eq(frame["last_row"]),
+                     r_fifo.w_data.eq(word), r_fifo.w_en.eq(frame["valid"])]
         return m
