@@ -46,9 +46,9 @@ class RegisteredReadMemory:
     On the ECP5 target the memory is ``ceil(width / w)`` DP16KD blocks side by side, each in the
     widest configuration ``w`` whose depth holds ``depth`` words (port A writes, port B reads);
     deeper memories (more than 16384 words: no cascading in depth here) stay generic. As the
-    generic read port, a read is not transparent to a write in the same cycle; but a read and a
-    write of the same address in one cycle must not happen (the block RAM's result is undefined,
-    and the test leaves them out). The sync reset clears the output register only, as
+    generic read port, a read is not transparent to a write in the same cycle; but the word read
+    from an address written in the same cycle is undefined on the block RAM (the test leaves such
+    reads out), so a user must discard it (the MEMO lookup engine replaces it with the write). The sync reset clears the output register only, as
     :func:`~hw.common.pipeline.register` (the read stage keeps its word, as the generic one).
 
     Members:
