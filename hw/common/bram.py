@@ -19,12 +19,21 @@ from amaranth.lib.memory import Memory
 from .dsp import dsp_target
 from .pipeline import register
 
-__all__ = ["DP16KD_MODES", "RegisteredReadMemory"]
+__all__ = ["DP16KD_MODES", "RegisteredReadMemory", "dp16kd_mode"]
 
 # DP16KD configurations as (data width, depth, low address bits unused by the address): the
-# address occupies AD[13:low] of each port.
-DP16KD_MODES = ((18, 1024, 4), (9, 2048, 3), (4, 4096, 2), (2, 8192, 1), (1, 16384, 0))
+# address occupies AD[13:low] of each port. 36 bits is the pseudo-dual-port mode (port A
+# writes DIA:DIB, port B reads DOA:DOB), as Yosys maps its PDPW16KD.
+DP16KD_MODES = ((36, 512, 5), (18, 1024, 4), (9, 2048, 3), (4, 4096, 2), (2, 8192, 1), (1, 16384, 0))
 DP16KD_ADDR_BITS = 14
+
+
+def dp16kd_mode(width: int, depth: int) -> tuple[int, int, int]:
+    """The DP16KD configuration (an entry of ``DP16KD_MODES``) that a memory of ``depth`` words
+    of ``width`` bits is built from: the fewest blocks, and on a tie the true-dual-port modes
+    (widest first) before the 36-bit one."""
+    fitting = [mode for mode in DP16KD_MODES if depth <= mode[1]]
+    return min(fitting, key=lambda mode: (-(-width // mode[0]), mode[0] == 36))
 
 
 class _Port:
@@ -43,9 +52,12 @@ class RegisteredReadMemory:
     ``name``, with one write port and one read port whose data is registered twice: by the read
     port (on ``read.en``) and by :meth:`registered` (on its own enable, reset to 0).
 
-    On the ECP5 target the memory is ``ceil(width / w)`` DP16KD blocks side by side, each in the
-    widest configuration ``w`` whose depth holds ``depth`` words (port A writes, port B reads);
-    deeper memories (more than 16384 words: no cascading in depth here) stay generic. As the
+    On the ECP5 target the memory is ``ceil(width / w)`` DP16KD blocks side by side (port A
+    writes, port B reads), ``w`` the configuration with the fewest blocks whose depth holds
+    ``depth`` words: 36 bits (pseudo dual port) for wider words up to 512 deep, else the widest
+    of 18 ... 1 bits; deeper memories (more than 16384 words: no cascading in depth here) stay
+    generic. In the 36-bit mode the low half of the word leaves on port A's pins, so both ports'
+    output registers are configured and driven alike. As the
     generic read port, a read is not transparent to a write in the same cycle; but the word read
     from an address written in the same cycle is undefined on the block RAM (the test leaves such
     reads out), so a user must discard it (the MEMO lookup engine replaces it with the write). The sync reset clears the output register only, as
@@ -81,34 +93,45 @@ class RegisteredReadMemory:
 
     def _dp16kd(self, oce, name):
         m, width, depth = self._m, self._width, self._depth
-        block_width, _, low = next(mode for mode in DP16KD_MODES if depth <= mode[1])
+        block_width, _, low = dp16kd_mode(width, depth)
+        wide = block_width == 36
         data = Signal(width, name=name)
 
-        def address(prefix, addr):
-            # Below the address: for 18-bit words AD[1:0] are the write port's byte enables
-            # (both high: whole words); the other unused bits are 0, as Yosys's own mapping does.
-            pins = {f"i_{prefix}{i}": Const(int(block_width == 18 and i < 2)) for i in range(low)}
+        def address(prefix, addr, byte_enables):
+            # Below the address: the write port's byte enables (AD[1:0] for 18-bit words, AD[3:0]
+            # for 36-bit ones); the other unused bits are 0, as Yosys's own mapping does.
+            pins = {f"i_{prefix}{i}": byte_enables[i] if i < len(byte_enables) else Const(0) for i in range(low)}
             pins |= {f"i_{prefix}{low + i}": addr[i] if i < len(addr) else Const(0)
                      for i in range(DP16KD_ADDR_BITS - low)}
             return pins
 
+        # Whole-word writes: in the 36-bit mode the write enable is the four byte enables, with
+        # CEA and WEA high (as Yosys maps PDPW16KD), so port A's output register, which holds the
+        # low half of the read word there, is not gated by the write.
+        byte_enables = [self.write.en] * 4 if wide else [Const(1)] * 2 if block_width == 18 else []
         for b, lo in enumerate(range(0, width, block_width)):
             bits = min(block_width, width - lo)
-            ports = address("ADA", self.write.addr) | address("ADB", self.read.addr)
-            ports |= {f"i_DIA{i}": self.write.data[lo + i] if i < bits else Const(0) for i in range(18)}
-            ports |= {f"i_DIB{i}": Const(0) for i in range(18)}
-            ports |= {f"o_DOB{i}": data[lo + i] for i in range(bits)}
+            ports = address("ADA", self.write.addr, byte_enables) | address("ADB", self.read.addr, [])
+            din = [self.write.data[lo + i] if i < bits else Const(0) for i in range(36 if wide else 18)]
+            ports |= {f"i_DIA{i}": din[i] for i in range(18)}
+            ports |= {f"i_DIB{i}": din[18 + i] if wide else Const(0) for i in range(18)}
+            if wide:
+                ports |= {f"o_DOA{i}": data[lo + i] for i in range(min(bits, 18))}
+                ports |= {f"o_DOB{i}": data[lo + 18 + i] for i in range(bits - 18)}
+            else:
+                ports |= {f"o_DOB{i}": data[lo + i] for i in range(bits)}
             ports |= {f"i_CS{p}{i}": Const(0) for p in "AB" for i in range(3)}
-            # Unused outputs (DOA, DOB above the word) stay unconnected.
+            # Unused outputs (DOA outside the 36-bit mode, pins above the word) stay unconnected.
             m.submodules[f"{self._name}_{b}"] = Instance(
                 "DP16KD",
                 p_DATA_WIDTH_A=block_width, p_DATA_WIDTH_B=block_width,
-                p_REGMODE_A="NOREG", p_REGMODE_B="OUTREG",
+                p_REGMODE_A="OUTREG" if wide else "NOREG", p_REGMODE_B="OUTREG",
                 p_RESETMODE="SYNC", p_ASYNC_RESET_RELEASE="SYNC",
                 p_CSDECODE_A="0b000", p_CSDECODE_B="0b000",
                 p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL", p_GSR="DISABLED",
-                i_CLKA=ClockSignal("sync"), i_CEA=self.write.en, i_WEA=self.write.en,
-                i_OCEA=Const(1), i_RSTA=Const(0),
+                i_CLKA=ClockSignal("sync"), i_CEA=Const(1) if wide else self.write.en,
+                i_WEA=Const(1) if wide else self.write.en,
+                i_OCEA=oce if wide else Const(1), i_RSTA=ResetSignal("sync") if wide else Const(0),
                 i_CLKB=ClockSignal("sync"), i_CEB=self.read.en, i_OCEB=oce, i_WEB=Const(0),
                 i_RSTB=ResetSignal("sync"),
                 **ports)

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 from amaranth import Elaboratable, Module, Signal
 
-from hw.common.bram import DP16KD_MODES, RegisteredReadMemory
+from hw.common.bram import RegisteredReadMemory, dp16kd_mode
 from hw.common.dsp import ECP5
 
 __all__ = ["BankCase", "BankPair"]
@@ -23,7 +23,7 @@ class BankCase:
 
     @property
     def block_width(self) -> int:
-        return next(w for w, d, _ in DP16KD_MODES if self.depth <= d)
+        return dp16kd_mode(self.width, self.depth)[0]
 
     @property
     def key(self) -> str:

@@ -12,11 +12,14 @@ from verif.common.primitive_pair import check_pair
 
 MODEL = Path(__file__).with_name("ecp5_dp16kd.v")
 # The reuse unit's default bank (16 x 16384: 16 blocks of 16384 x 1) and smaller ones, one or
-# more per DP16KD configuration (18, 9, 4, 2 bits), a depth that is not a power of two, and
-# widths that leave part of the last block unused; then the shapes of the other users: a
-# score key or weighted-sum value word (d=32: 256 bits, 15 blocks) and a MEMO lookup way (73 bits).
+# more per DP16KD configuration (18, 9, 4, 2 bits; 36 bits for wider words up to 512 deep), a
+# depth that is not a power of two, and widths that leave part of the last block unused
+# (20 x 1000: 18 bits, then 2; 40 x 300: 36, then 4 of the 36-bit mode's low half); then the
+# shapes of the other users: a score key or weighted-sum value word (d=32: 256 bits, 8 blocks
+# of 36 bits, the last 4 bits wide) and a MEMO lookup way (73 bits: the last block 1 bit).
 CASES = [BankCase(16, 16384), BankCase(16, 256), BankCase(9, 2048), BankCase(5, 100), BankCase(7, 3000),
-         BankCase(3, 8000), BankCase(20, 1000), BankCase(256, 256), BankCase(73, 128)]
+         BankCase(3, 8000), BankCase(20, 1000), BankCase(40, 300), BankCase(256, 256), BankCase(73, 128),
+         BankCase(28, 128)]
 
 
 @pytest.mark.rtl
