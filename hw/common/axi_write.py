@@ -127,6 +127,11 @@ class AxiWriter(wiring.Component):
         b_done = axi.bvalid & axi.bready
         with m.If(b_done & (axi.bresp != OKAY)):
             m.d.sync += self.error.eq(1)
-        m.d.sync += outstanding.eq(outstanding + start - b_done)
+        # +1 and -1 are formed beside ``start`` (which comes late: the W handshake of a burst's
+        # last beat), so only a multiplexer follows it, not a carry chain.
+        with m.If(start & ~b_done):
+            m.d.sync += outstanding.eq(outstanding + 1)
+        with m.Elif(b_done & ~start):
+            m.d.sync += outstanding.eq(outstanding - 1)
         m.d.comb += self.busy.eq(active | (outstanding != 0))
         return m
