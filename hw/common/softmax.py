@@ -8,6 +8,7 @@ from amaranth.lib.wiring import In, Out
 from golden.config import clog2
 from golden.timing import SOFTMAX_SLOTS, product_latency
 
+from .bram import RegisteredReadMemory
 from .layouts import prob_layout, score_layout
 from .pipeline import delay, pipelined_product, register, wire
 from .streams import SkidBuffer
@@ -55,8 +56,10 @@ class Softmax(wiring.Component):
             return Cat(position[:row_bits], slot) if row_bits else slot
 
         index = unsigned(fmt.index_bits)
-        m.submodules.y_buf = y_buf = Memory(
-            shape=data.StructLayout({"y": signed(fmt.y_bits), "index": index}), depth=slots << row_bits, init=[])
+        # The y buffer's read is registered once more (x1b; on the ECP5 in its block RAMs' output
+        # registers): the exp pass reads it every cycle and never stalls.
+        y_word = data.StructLayout({"y": signed(fmt.y_bits), "index": index})
+        y_buf = RegisteredReadMemory(m, width=y_word.size, depth=slots << row_bits, name="y_buf", platform=platform)
         m.submodules.e_buf = e_buf = Memory(
             shape=data.StructLayout({"e": unsigned(fmt.exp_bits), "index": index}), depth=slots << row_bits, init=[])
         m.submodules.exp_lut = exp_lut = Memory(shape=unsigned(fmt.exp_bits), depth=len(fmt.exp_lut),
@@ -117,9 +120,9 @@ class Softmax(wiring.Component):
         # a cycle after its last word is written.
         w4 = {"addr": address(w3["slot"], w3["pos"]), "y": w3["y"], "index": w3["index"], "valid": w3["valid"]}
         w4 = {k: register(m, None, v, f"w4_{k}") for k, v in w4.items()}
-        y_write = y_buf.write_port()
-        m.d.comb += [y_write.addr.eq(w4["addr"]), y_write.data.y.eq(w4["y"]),
-                     y_write.data.index.eq(w4["index"]), y_write.en.eq(w4["valid"])]
+        y_written = Signal(y_word)
+        m.d.comb += [y_written.y.eq(w4["y"]), y_written.index.eq(w4["index"]),
+                     y_buf.write.addr.eq(w4["addr"]), y_buf.write.data.eq(y_written), y_buf.write.en.eq(w4["valid"])]
         with m.If(w3["valid"]):
             m.d.sync += run_max.eq(row_top)
             with m.If(w3["last"]):
@@ -149,14 +152,13 @@ class Softmax(wiring.Component):
             m.d.sync += x_active.eq(0)
         with m.Elif(x_active):
             m.d.sync += [x_pos.eq(x_pos + 1), x_last.eq(x_pos + 2 == row_len[x_slot])]
-        y_read = y_buf.read_port()
-        m.d.comb += y_read.addr.eq(address(x_slot, x_pos))
+        m.d.comb += [y_buf.read.addr.eq(address(x_slot, x_pos)), y_buf.read.en.eq(1)]
         x1 = {"valid": x_active, "slot": x_slot, "pos": x_pos, "last": x_last, "max": row_max[x_slot]}
         x1 = {k: register(m, None, v, f"x1_{k}") for k, v in x1.items()}
         # The buffer's read data is registered before the subtraction (block RAM clock-to-out).
         x1b = {k: register(m, None, v, f"x1b_{k}") for k, v in x1.items()}
-        x1b["y"] = register(m, None, y_read.data.y, "x1b_y")
-        x1b["index"] = register(m, None, y_read.data.index, "x1b_index")
+        y_read = y_word(y_buf.registered(None, "x1b_yword"))
+        x1b["y"], x1b["index"] = y_read.y, y_read.index
         distance = (x1b["max"] - x1b["y"]).as_unsigned()
         whole = distance >> fmt.x_frac
         x2 = {k: register(m, None, v, f"x2_{k}") for k, v in x1b.items() if k not in ("max", "y")}
