@@ -4,7 +4,7 @@ from amaranth import Elaboratable, Module, Mux, Signal
 from amaranth.lib.fifo import FIFOInterface, SyncFIFO
 from amaranth.lib.memory import Memory
 
-__all__ = ["HeadRegisterFIFO", "CreditFIFO"]
+__all__ = ["HeadRegisterFIFO", "CreditFIFO", "FlagRegisterFIFO"]
 
 
 class HeadRegisterFIFO(Elaboratable, FIFOInterface):
@@ -94,4 +94,49 @@ class CreditFIFO(Elaboratable, FIFOInterface):
             m.d.sync += level.eq(level + 1)
         with m.Elif(do_read & ~self.w_en):
             m.d.sync += level.eq(level - 1)
+        return m
+
+
+class FlagRegisterFIFO(Elaboratable, FIFOInterface):
+    """Behaves as ``SyncFIFO(width, depth, fwft=True)`` cycle for cycle (the same ``w_rdy``,
+    ``r_rdy``, ``r_data`` and levels), but ``w_rdy`` and ``r_rdy`` are registers, computed a
+    cycle ahead from this cycle's read and write. ``SyncFIFO`` compares its level with the
+    depth, so a writer whose ``w_en`` depends on ``w_rdy`` (a handshake that also waits on other
+    streams) closes a loop from the level's register through that logic, wherever it sits, and
+    back into the level; here the loop starts at a register and its compare is a few gates.
+
+    Members: those of ``amaranth.lib.fifo.FIFOInterface``.
+    """
+
+    def __init__(self, *, width: int, depth: int):
+        if depth < 1:
+            self._MustUse__silence = True   # never elaborated: no "created but never used" warning
+            raise ValueError(f"FlagRegisterFIFO depth={depth} must be at least 1.")
+        super().__init__(width=width, depth=depth)
+
+    def elaborate(self, platform):
+        m = Module()
+        level = Signal(range(self.depth + 1))
+        w_rdy, r_rdy = Signal(init=1), Signal()   # not full, not empty
+        m.d.comb += [self.w_rdy.eq(w_rdy), self.r_rdy.eq(r_rdy), self.w_level.eq(level), self.r_level.eq(level)]
+        do_write = self.w_en & w_rdy
+        do_read = self.r_en & r_rdy
+        m.submodules.storage = storage = Memory(shape=self.width, depth=self.depth, init=[])
+        w_port, r_port = storage.write_port(), storage.read_port(domain="comb")
+        produce, consume = Signal(range(self.depth)), Signal(range(self.depth))
+        step = lambda pointer: pointer.eq(Mux(pointer == self.depth - 1, 0, pointer + 1))
+        m.d.comb += [w_port.addr.eq(produce), w_port.data.eq(self.w_data), w_port.en.eq(do_write),
+                     r_port.addr.eq(consume), self.r_data.eq(r_port.data)]
+        with m.If(do_write):
+            m.d.sync += step(produce)
+        with m.If(do_read):
+            m.d.sync += step(consume)
+        with m.If(do_write & ~do_read):
+            m.d.sync += level.eq(level + 1)
+        with m.Elif(do_read & ~do_write):
+            m.d.sync += level.eq(level - 1)
+        # Full next cycle: full now, or one short and written, and in either case not read (a
+        # read and a write together keep the level). Empty likewise.
+        m.d.sync += [w_rdy.eq(~(~do_read & (~w_rdy | (do_write & (level == self.depth - 1))))),
+                     r_rdy.eq(~(~do_write & (~r_rdy | (do_read & (level == 1)))))]
         return m

@@ -12,7 +12,7 @@ from golden.config import clog2
 from ..common import (AttentionUnit, PerfCounters, Score, Softmax, WeightedSum, output_layout, query_layout,
                       token_layout)
 from ..common.axi import AxiReader, AxiReadSignature
-from ..common.fifo import HeadRegisterFIFO
+from ..common.fifo import FlagRegisterFIFO, HeadRegisterFIFO
 from ..common.perf import COUNTER_BITS
 from ..common.pipeline import register
 from .reram_macro import ReramMacro, macro_signature
@@ -157,8 +157,11 @@ class SprintEngine(AttentionUnit):
         with m.If(macro.overflow):
             m.d.sync += self.errors.key_overflow.eq(1)
 
-        m.submodules.qfifo = qfifo = SyncFIFO(width=len(self.q.payload.as_value()), depth=QUERY_FIFO)
-        m.submodules.lastfifo = lastfifo = SyncFIFO(width=1, depth=LAST_FIFO)
+        # Their room flags are registers: the query handshake writes both FIFOs, and with
+        # SyncFIFO's level compares in front of it the loop level -> ``q.ready`` -> level was
+        # the engine's critical path.
+        m.submodules.qfifo = qfifo = FlagRegisterFIFO(width=len(self.q.payload.as_value()), depth=QUERY_FIFO)
+        m.submodules.lastfifo = lastfifo = FlagRegisterFIFO(width=1, depth=LAST_FIFO)
         room = qfifo.w_rdy & lastfifo.w_rdy & running & keys_loaded & ~queries_in
         m.d.comb += [
             macro.q.payload.data.eq(self.q.payload.data), macro.q.payload.last.eq(self.q.payload.last),

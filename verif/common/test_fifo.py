@@ -1,4 +1,4 @@
-"""HeadRegisterFIFO and CreditFIFO against amaranth's SyncFIFO(fwft=True), cycle for cycle, in
+"""HeadRegisterFIFO, CreditFIFO and FlagRegisterFIFO against amaranth's SyncFIFO(fwft=True), cycle for cycle, in
 Amaranth's simulator (they are also exercised inside the sprint and cta testbenches on
 Verilator)."""
 
@@ -9,7 +9,7 @@ from amaranth import Module
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.sim import Simulator
 
-from hw.common.fifo import CreditFIFO, HeadRegisterFIFO
+from hw.common.fifo import CreditFIFO, FlagRegisterFIFO, HeadRegisterFIFO
 
 PORTS = ("w_rdy", "r_rdy", "w_level", "r_level")
 
@@ -105,3 +105,40 @@ def test_credit_fifo_matches_sync_fifo_for_a_writer_that_respects_w_rdy(depth, s
 def test_credit_fifo_rejects_depth_below_one():
     with pytest.raises(ValueError, match="depth=0"):
         CreditFIFO(width=8, depth=0)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 4, 16])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_flag_register_fifo_matches_sync_fifo_every_cycle(depth, seed):
+    """Any writer and reader (writes and reads also while full or empty): the same flags,
+    levels and head as SyncFIFO(fwft=True) on every cycle."""
+    m = Module()
+    m.submodules.dut = dut = FlagRegisterFIFO(width=8, depth=depth)
+    m.submodules.ref = ref = SyncFIFO(width=8, depth=depth)
+    rng = random.Random(seed)
+    reads, fulls = [0], [0]
+
+    async def bench(ctx):
+        value = 0
+        for cycle in range(1500):
+            w_rate, r_rate = [(0.9, 0.2), (0.2, 0.9), (0.6, 0.6)][cycle // 100 % 3]
+            w_en, r_en = rng.random() < w_rate, rng.random() < r_rate
+            drive_and_compare(ctx, dut, ref, w_en=w_en, value=value, r_en=r_en,
+                              where=f"seed {seed} depth {depth} cycle {cycle}")
+            if ctx.get(ref.r_rdy):
+                reads[0] += r_en
+            fulls[0] += not ctx.get(ref.w_rdy)
+            if w_en and ctx.get(ref.w_rdy):
+                value = (value + 1) % 256
+            await ctx.tick()
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert reads[0] > 200 and fulls[0] > 50, f"seed {seed}: {reads[0]} reads, {fulls[0]} full cycles"
+
+
+def test_flag_register_fifo_rejects_depth_below_one():
+    with pytest.raises(ValueError, match="depth=0"):
+        FlagRegisterFIFO(width=8, depth=0)
