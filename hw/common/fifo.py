@@ -10,8 +10,9 @@ __all__ = ["HeadRegisterFIFO", "CreditFIFO", "FlagRegisterFIFO"]
 class HeadRegisterFIFO(Elaboratable, FIFOInterface):
     """Behaves as ``SyncFIFO(width, depth, fwft=True)`` cycle for cycle (the same ``w_rdy``,
     ``r_rdy``, ``r_data`` and levels), but ``r_data`` is a register: the head entry lives in it
-    and the other ``depth - 1`` entries in a ``SyncFIFO`` behind it. A consumer then reads its
-    head without a memory read (and its address) in front of whatever the head drives.
+    and the other ``depth - 1`` entries in a :class:`FlagRegisterFIFO` behind it. A consumer then
+    reads its head without a memory read (and its address) in front of whatever the head drives,
+    and ``w_rdy`` and the choice of the next head come from registers.
 
     A write goes straight into the head register when the queue behind it is empty and the head is
     free or being read, so an entry written at cycle t is readable at t + 1, as in ``SyncFIFO``.
@@ -31,7 +32,7 @@ class HeadRegisterFIFO(Elaboratable, FIFOInterface):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.queue = queue = SyncFIFO(width=self.width, depth=self.depth - 1)
+        m.submodules.queue = queue = FlagRegisterFIFO(width=self.width, depth=self.depth - 1)
         head_valid = Signal()
         # Invariant: the queue holds entries only while the head is valid, so the FIFO is full
         # exactly when the queue is.

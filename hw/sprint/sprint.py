@@ -3,7 +3,6 @@ attention over the survivors."""
 
 from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -259,7 +258,9 @@ class SprintEngine(AttentionUnit):
                          fetched.eq(0), reused.eq(0)]
 
         # --- Landing: AXI words gathered into K/V pairs (credits: R never waits) --------------
-        m.submodules.pairs = pairs = SyncFIFO(width=2 * vec_bits, depth=PAIR_FIFO)
+        # The landing, value and order FIFOs' flags are registers too: they gate the assembler's
+        # push, which reads the order FIFO and so addresses the K/V buffer's read (``r_next``).
+        m.submodules.pairs = pairs = FlagRegisterFIFO(width=2 * vec_bits, depth=PAIR_FIFO)
         gathered = Signal(max(aw * (words - 1), 1))
         word = Signal(range(max(words, 2)))
         if words > 1:
@@ -299,7 +300,7 @@ class SprintEngine(AttentionUnit):
         have = order.r_rdy & (~head.fetch | pairs.r_rdy)
         # Keys go straight into the score stage's load bank (its ready is a register, so the
         # valid does not wait on it); values queue for the weighted sum, which runs a row behind.
-        m.submodules.vfifo = vfifo = SyncFIFO(width=vec_bits + 1, depth=cfg.max_tokens)
+        m.submodules.vfifo = vfifo = FlagRegisterFIFO(width=vec_bits + 1, depth=cfg.max_tokens)
         push = have & score.k.ready & vfifo.w_rdy
         m.d.comb += [score.k.valid.eq(have & vfifo.w_rdy),
                      score.k.payload.data.eq(pair[:vec_bits]), score.k.payload.last.eq(head.last),
