@@ -163,10 +163,14 @@ class Softmax(wiring.Component):
         whole = distance >> fmt.x_frac
         x2 = {k: register(m, None, v, f"x2_{k}") for k, v in x1b.items() if k not in ("max", "y")}
         x2["frac"] = register(m, None, distance[:fmt.x_frac], "x2_frac")
-        # Exponents beyond E give e = 0; clamp so the shifter stays small.
-        x2["whole"] = register(m, None, Mux(whole > fmt.exp_zero_shift, fmt.exp_zero_shift + 1, whole)[:clog2(fmt.exp_zero_shift + 2)], "x2_whole")
+        x2["whole"] = register(m, None, whole, "x2_whole")
         lut_read = exp_lut.read_port()
         m.d.comb += lut_read.addr.eq(x2["frac"])
+        # Exponents beyond E give e = 0; clamp so the shifter stays small. The clamp is applied on
+        # the way into x3, beside the LUT read, not behind x1b's subtraction (two carry chains in
+        # one cycle were the stage's critical path).
+        x2["whole"] = Mux(x2["whole"] > fmt.exp_zero_shift, fmt.exp_zero_shift + 1,
+                          x2["whole"])[:clog2(fmt.exp_zero_shift + 2)]
         x3 = {k: register(m, None, v, f"x3_{k}") for k, v in x2.items() if k != "frac"}
         # The LUT's read data is registered before the shifter.
         x3b = {k: register(m, None, v, f"x3b_{k}") for k, v in x3.items()}
