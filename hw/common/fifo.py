@@ -7,6 +7,26 @@ from amaranth.lib.memory import Memory
 __all__ = ["HeadRegisterFIFO", "CreditFIFO", "FlagRegisterFIFO"]
 
 
+def _ring(m, fifo, level, do_write, do_read):
+    """The storage of ``fifo`` as a ring of ``fifo.depth`` entries (``w_data`` written at the
+    write pointer on ``do_write``, ``r_data`` read combinationally at the read pointer), the two
+    pointers, and ``level`` counting the entries, moved by ``do_write`` and ``do_read``."""
+    m.submodules.storage = storage = Memory(shape=fifo.width, depth=fifo.depth, init=[])
+    w_port, r_port = storage.write_port(), storage.read_port(domain="comb")
+    produce, consume = Signal(range(fifo.depth)), Signal(range(fifo.depth))
+    step = lambda pointer: pointer.eq(Mux(pointer == fifo.depth - 1, 0, pointer + 1))
+    m.d.comb += [w_port.addr.eq(produce), w_port.data.eq(fifo.w_data), w_port.en.eq(do_write),
+                 r_port.addr.eq(consume), fifo.r_data.eq(r_port.data)]
+    with m.If(do_write):
+        m.d.sync += step(produce)
+    with m.If(do_read):
+        m.d.sync += step(consume)
+    with m.If(do_write & ~do_read):
+        m.d.sync += level.eq(level + 1)
+    with m.Elif(do_read & ~do_write):
+        m.d.sync += level.eq(level - 1)
+
+
 class HeadRegisterFIFO(Elaboratable, FIFOInterface):
     """Behaves as ``SyncFIFO(width, depth, fwft=True)`` cycle for cycle (the same ``w_rdy``,
     ``r_rdy``, ``r_data`` and levels), but ``r_data`` is a register: the head entry lives in it
@@ -81,20 +101,7 @@ class CreditFIFO(Elaboratable, FIFOInterface):
         m.d.comb += [self.w_rdy.eq(level != self.depth), self.r_rdy.eq(level != 0),
                      self.w_level.eq(level), self.r_level.eq(level)]
         do_read = self.r_rdy & self.r_en
-        m.submodules.storage = storage = Memory(shape=self.width, depth=self.depth, init=[])
-        w_port, r_port = storage.write_port(), storage.read_port(domain="comb")
-        produce, consume = Signal(range(self.depth)), Signal(range(self.depth))
-        step = lambda pointer: pointer.eq(Mux(pointer == self.depth - 1, 0, pointer + 1))
-        m.d.comb += [w_port.addr.eq(produce), w_port.data.eq(self.w_data), w_port.en.eq(self.w_en),
-                     r_port.addr.eq(consume), self.r_data.eq(r_port.data)]
-        with m.If(self.w_en):
-            m.d.sync += step(produce)
-        with m.If(do_read):
-            m.d.sync += step(consume)
-        with m.If(self.w_en & ~do_read):
-            m.d.sync += level.eq(level + 1)
-        with m.Elif(do_read & ~self.w_en):
-            m.d.sync += level.eq(level - 1)
+        _ring(m, self, level, self.w_en, do_read)
         return m
 
 
@@ -122,20 +129,7 @@ class FlagRegisterFIFO(Elaboratable, FIFOInterface):
         m.d.comb += [self.w_rdy.eq(w_rdy), self.r_rdy.eq(r_rdy), self.w_level.eq(level), self.r_level.eq(level)]
         do_write = self.w_en & w_rdy
         do_read = self.r_en & r_rdy
-        m.submodules.storage = storage = Memory(shape=self.width, depth=self.depth, init=[])
-        w_port, r_port = storage.write_port(), storage.read_port(domain="comb")
-        produce, consume = Signal(range(self.depth)), Signal(range(self.depth))
-        step = lambda pointer: pointer.eq(Mux(pointer == self.depth - 1, 0, pointer + 1))
-        m.d.comb += [w_port.addr.eq(produce), w_port.data.eq(self.w_data), w_port.en.eq(do_write),
-                     r_port.addr.eq(consume), self.r_data.eq(r_port.data)]
-        with m.If(do_write):
-            m.d.sync += step(produce)
-        with m.If(do_read):
-            m.d.sync += step(consume)
-        with m.If(do_write & ~do_read):
-            m.d.sync += level.eq(level + 1)
-        with m.Elif(do_read & ~do_write):
-            m.d.sync += level.eq(level - 1)
+        _ring(m, self, level, do_write, do_read)
         # Full next cycle: full now, or one short and written, and in either case not read (a
         # read and a write together keep the level). Empty likewise.
         m.d.sync += [w_rdy.eq(~(~do_read & (~w_rdy | (do_write & (level == self.depth - 1))))),
