@@ -126,6 +126,12 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+#: Yosys command: the flip-flops driving a wire marked ``keep`` are kept too. The generator marks
+#: the copies of a replicated register that way (hw.common.pipeline.replicated_register); Yosys'
+#: ``opt_merge`` looks only at cell attributes and would merge the copies back into one.
+KEEP_REPLICAS = "setattr -set keep 1 w:* a:keep %i %ci1:+[Q] c:* %i"
+
+
 def synth_ecp5(unit, work: Path, yosys: list[str], nextpnr: list[str], freq: float, seed: int, cfg, changed,
                dsp: str = "ecp5") -> dict:
     name = unit.name
@@ -133,7 +139,8 @@ def synth_ecp5(unit, work: Path, yosys: list[str], nextpnr: list[str], freq: flo
     result = {"unit": name, "config": cfg.to_dict(), "changed": changed, "dsp": dsp, "verilog_sha256": sha256(verilog),
               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     script = work / "synth_ecp5.ys"
-    script.write_text(f"read_verilog -sv {name}.v\nsynth_ecp5 -top {name} -json {name}.ecp5.json\n")
+    script.write_text(f"read_verilog -sv {name}.v\nhierarchy -top {name}\nproc\n{KEEP_REPLICAS}\n"
+                      f"synth_ecp5 -top {name} -json {name}.ecp5.json\n")
     rc, seconds = run_logged([*yosys, "-q", "-l", "yosys.log", "-s", script.name], work / "yosys.stdout", work)
     result["synth_seconds"] = seconds
     if rc:

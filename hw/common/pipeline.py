@@ -6,7 +6,7 @@ from golden.timing import DSP_INPUT_REGISTERS, DSP_OUTPUT_REGISTERS, operand_lim
 
 from .dsp import dsp_target, ecp5_mult18x18d
 
-__all__ = ["register", "wire", "adder_tree", "tournament", "pipelined_product", "delay", "round_half_up", "saturate", "counter", "load_packet",
+__all__ = ["register", "replicated_register", "wire", "adder_tree", "tournament", "pipelined_product", "delay", "round_half_up", "saturate", "counter", "load_packet",
            "PacketBanks", "load_banks"]
 
 
@@ -26,6 +26,18 @@ def register(m, en, value, name):
         with m.If(en):
             m.d.sync += reg.eq(value)
     return reg
+
+
+def replicated_register(m, value, name, copies):
+    """``copies`` registers that all load ``value`` every cycle, for a select that drives
+    thousands of multiplexer bits: from one flip-flop that net is routed across the die, while
+    each copy drives a share of it. The copies carry the ``keep`` attribute so that synthesis
+    does not merge them back into one (scripts/synth.py hands it on to the flip-flops for Yosys,
+    whose ``opt_merge`` looks only at cell attributes)."""
+    value = Value.cast(value)
+    copies = [Signal(value.shape(), name=f"{name}_copy{i}", attrs={"keep": 1}) for i in range(copies)]
+    m.d.sync += [copy.eq(value) for copy in copies]
+    return copies
 
 
 def wire(m, value, name):

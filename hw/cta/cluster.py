@@ -14,13 +14,16 @@ from golden.timing import hasher_latency
 
 from ..common import Hasher
 from ..common.fifo import CreditFIFO
-from ..common.pipeline import tournament
+from ..common.pipeline import replicated_register, tournament
 
 __all__ = ["Clusterer", "cluster_input_layout", "centroid_layout"]
 
 #: The sums and the vector buffer are shallow (C rows, a few dozen tokens) but wide: in LUT RAM
 #: every address bit would fan out to hundreds of cells, so they are asked for as block RAM.
 BLOCK_RAM = {"ram_style": "block"}
+#: Elements of a centroid row (key and value sums) per copy of the sums' forwarding selects: each
+#: copy then drives 2 x 4 x (sum bits) multiplexer inputs instead of one flip-flop driving them all.
+SELECT_GROUP = 4
 
 
 def _vector(cfg):
@@ -240,18 +243,17 @@ class Clusterer(wiring.Component):
                     cmp = fwd_dist[s] < fwd_dist[r] if r > s else fwd_dist[s] <= fwd_dist[r]
                     beats[s, r] = _reg(m, cmp, f"beats{s}_{r}")
 
-        # Decide stage (D). hist[s]: the decision made s cycles ago (valid, opened, cluster).
-        hist_v = {s: Signal(name=f"hist{s}_v") for s in window}
+        # Decide stage (D). hist[s]: the decision made s cycles ago (opened a cluster, which one).
         hist_n = {s: Signal(name=f"hist{s}_new") for s in window}
         hist_c = {s: Signal(cid_bits, name=f"hist{s}_cid") for s in window}
         for s in window[1:]:
-            m.d.sync += [hist_v[s].eq(hist_v[s - 1]), hist_n[s].eq(hist_n[s - 1]), hist_c[s].eq(hist_c[s - 1])]
+            m.d.sync += [hist_n[s].eq(hist_n[s - 1]), hist_c[s].eq(hist_c[s - 1])]
         tok = stages[D]
         fwd_hit = Signal()
         fwd_cid = Signal(cid_bits)
         m.d.comb += [fwd_hit.eq(Cat(*[same[s] for s in window]).any()),
                      fwd_cid.eq(_or([Mux(same[s], hist_c[s], 0) for s in window]))]   # all equal
-        opened = {s: hist_v[s] & hist_n[s] for s in window}
+        opened = hist_n
         wins = {}
         for s in window:
             ok = opened[s] & below_t[s]
@@ -268,7 +270,7 @@ class Clusterer(wiring.Component):
         m.d.comb += [new.eq(~hit_t & ~fwd_hit & ~full),
                      cid.eq(Mux(hit_t, idx_t, Mux(fwd_hit, fwd_cid, Mux(~full, n_open, nearest))))]
         decided = tok["cv"]
-        m.d.sync += [hist_v[1].eq(decided), hist_n[1].eq(decided & new), hist_c[1].eq(cid)]
+        m.d.sync += [hist_n[1].eq(decided & new), hist_c[1].eq(cid)]
         with m.If(decided & new):
             m.d.sync += [slot.eq(slot << 1), n_open.eq(n_open + 1), full.eq(slot[c_max - 1]),
                          tvalid.eq(tvalid | slot[:c_max])]
@@ -296,13 +298,22 @@ class Clusterer(wiring.Component):
             m.d.sync += [self.clusters.eq(n_open), self.n_tokens.eq(pos)]
         b_cid, b_new = _reg(m, a_cid, "b_cid"), _reg(m, a_new, "b_new")
         b = stages[D + 2]
-        c_cid, c_new = _reg(m, b_cid, "c_cid"), _reg(m, b_new, "c_new")
+        c_cid = _reg(m, b_cid, "c_cid")
         c = stages[D + 3]
         # The two writes in flight when a token's read was issued (last cycle's, the one before).
         w1_v, w1_cid, w1_row = Signal(), Signal(cid_bits), Signal(row)
         w2_v, w2_cid, w2_row = Signal(), Signal(cid_bits), Signal(row)
-        match1 = _reg(m, c["cv"] & (c_cid == b_cid), "match1")     # becomes w1 next cycle
-        match2 = _reg(m, w1_v & (w1_cid == b_cid), "match2")        # becomes w2 next cycle
+        # The base selects (a new cluster starts from zero; else the newest write in flight to this
+        # cluster, else the word read) drive every bit of both rows' multiplexers: one copy of each
+        # per SELECT_GROUP elements, so that no one flip-flop's net spans the die.
+        copies = -(-d // SELECT_GROUP)
+        c_new = replicated_register(m, b_new, "c_new", copies)
+        match1 = replicated_register(m, c["cv"] & (c_cid == b_cid), "match1", copies)   # becomes w1 next cycle
+        match2 = replicated_register(m, w1_v & (w1_cid == b_cid), "match2", copies)     # becomes w2 next cycle
+
+        def forwarded(t, w1, w2, read):   # element t's base (t = 0 also selects the count's)
+            g = t // SELECT_GROUP
+            return Mux(c_new[g], 0, Mux(match1[g], w1, Mux(match2[g], w2, read)))
         # The token's vector: read from the buffer in A (every token, dropped ones too), registered in C.
         m.d.comb += [buf_rd.addr.eq(buf_out), buf_rd.en.eq(1)]
         with m.If(a["pv"]):
@@ -316,7 +327,8 @@ class Clusterer(wiring.Component):
             return vec[offset + t * w:offset + (t + 1) * w] ^ top
 
         base = Signal(row)
-        m.d.comb += base.eq(Mux(c_new, 0, Mux(match1, w1_row, Mux(match2, w2_row, q_row))))
+        m.d.comb += [base.sum[t].eq(forwarded(t, w1_row.sum[t], w2_row.sum[t], q_row.sum[t])) for t in range(d)]
+        m.d.comb += base.count.eq(forwarded(0, w1_row.count, w2_row.count, q_row.count))
         total = Signal(row)
         m.d.comb += [total.sum[t].eq(base.sum[t] + biased(t, 0)) for t in range(d)]
         m.d.comb += total.count.eq(base.count + 1)
@@ -327,7 +339,7 @@ class Clusterer(wiring.Component):
             w1_vrow, w2_vrow = Signal(vrow), Signal(vrow)
             q_vrow = _reg(m, v_rd.data, "c_vrow", vrow)
             vbase = Signal(vrow)
-            m.d.comb += vbase.eq(Mux(c_new, 0, Mux(match1, w1_vrow, Mux(match2, w2_vrow, q_vrow))))
+            m.d.comb += [vbase[t].eq(forwarded(t, w1_vrow[t], w2_vrow[t], q_vrow[t])) for t in range(d)]
             vtotal = Signal(vrow)
             m.d.comb += [vtotal[t].eq(vbase[t] + biased(t, d * w)) for t in range(d)]
             m.d.comb += [v_wr.addr.eq(c_cid), v_wr.data.eq(vtotal), v_wr.en.eq(c["cv"])]
