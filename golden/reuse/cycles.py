@@ -22,8 +22,9 @@ __all__ = ["PacketCycles", "compute_cycles", "reuse_cycles", "MAP_LOAD_LATENCY",
 #: Map buffer ``load`` pulse (the cycle the controller sees the values loaded) -> first issue.
 MAP_LOAD_LATENCY = 1
 #: Map buffer issues an element -> it is offered to the weighted sum (the banks' read registers,
-#: a register beside each bank, the register behind the multiplexer across the banks).
-MAP_READ_LATENCY = 3
+#: a register beside each bank, one more per bank in the fabric on the way across the die, the
+#: register behind the multiplexer across the banks).
+MAP_READ_LATENCY = 4
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ class MapBuffer(wiring.Component):
     than N^2 probabilities (more than N rows) is not kept: ``overflow`` pulses when it closes.
     Loading: ``load`` (pulse) streams head ``head``'s map out on ``r``, framed as it was
     written (``index`` = key, ``last`` per row, ``last_row`` on the final row), one beat per
-    cycle at most: a three-stage pipeline that never stalls, issued on credits into a
+    cycle at most: a four-stage pipeline that never stalls, issued on credits into a
     :class:`~hw.common.fifo.CreditFIFO` of ``READ_FIFO`` entries.
 
     Members:
@@ -138,32 +138,44 @@ class MapBuffer(wiring.Component):
         r_rows = Signal(range(n_max + 1))
         r_col = counter(n_max, "r_col")
         r_row = counter(n_max, "r_row")
-        last_col = r_col == r_keys - 1
-        last_row = r_row == r_rows - 1
+        # ``r_col == r_keys - 1`` and ``r_row == r_rows - 1`` as registers, set one issue ahead:
+        # the compares no longer sit between the counters and the issue (framing, counters, end).
+        last_col, last_row = Signal(), Signal()
         issue = Signal()
         m.d.comb += issue.eq(self.loading & (credits != 0))
         m.d.sync += credits.eq(credits - issue + (self.r.valid & self.r.ready))
+        # ``load`` sets ``loading`` and nothing else: it is decided late in its cycle (the reuse
+        # unit's head selects the length check), and it would otherwise reset the read counters
+        # and load the map's shape across the die. The counters return to zero as a load ends
+        # (they start at zero), and the head and shape follow ``head`` while no load runs, so
+        # they hold the values of the cycle ``load`` was asserted in.
+        with m.If(~self.loading):
+            m.d.sync += [r_head.eq(self.head), r_keys.eq(n_keys[self.head]), r_rows.eq(n_rows[self.head]),
+                         last_col.eq(n_keys[self.head] == 1), last_row.eq(n_rows[self.head] == 1)]
         with m.If(self.load):
-            m.d.sync += [self.loading.eq(1), r_head.eq(self.head), r_pos.eq(0), r_col.eq(0), r_row.eq(0),
-                         r_keys.eq(n_keys[self.head]), r_rows.eq(n_rows[self.head])]
-        with m.Elif(issue):
+            m.d.sync += self.loading.eq(1)
+        with m.If(issue):   # never with ``load``: issue only while loading, load only while not
             m.d.sync += r_pos.eq(r_pos + 1)
             with m.If(last_col):
-                m.d.sync += [r_col.eq(0), r_row.eq(r_row + 1)]
+                m.d.sync += [r_col.eq(0), r_row.eq(r_row + 1), last_col.eq(r_keys == 1), last_row.eq(r_row + 2 == r_rows)]
                 with m.If(last_row):
-                    m.d.sync += self.loading.eq(0)
+                    m.d.sync += [self.loading.eq(0), r_pos.eq(0), r_row.eq(0)]
             with m.Else():
-                m.d.sync += r_col.eq(r_col + 1)
+                m.d.sync += [r_col.eq(r_col + 1), last_col.eq(r_col + 2 == r_keys)]
         for bank in banks:
             m.d.comb += [bank.read.addr.eq(r_pos), bank.read.en.eq(1)]
         # Stage 1: the banks' read registers (inside the block RAMs). Stage 2: each bank's word
-        # registered beside it. Stage 3: the word of the loading head, written behind the
-        # multiplexer into the FIFO (golden.reuse.cycles: MAP_READ_LATENCY). The framing and
-        # the head travel beside them in registers.
+        # registered beside it. Stage 3: each bank's word registered in the fabric, on its way
+        # to the multiplexer: the banks span the die, and from the corner farthest from the
+        # multiplexer the route alone took 5 ns. Stage 4: the word of the loading head, written
+        # behind the multiplexer into the FIFO (golden.reuse.cycles: MAP_READ_LATENCY). The
+        # framing and the head travel beside them in registers.
         frame = {"valid": issue, "index": r_col, "last": last_col, "last_row": last_row, "head": r_head}
         frame = {k: register(m, None, v, f"rd1_{k}") for k, v in frame.items()}
-        words = Array(bank.registered(None, f"rd2_bank{h}") for h, bank in enumerate(banks))
+        words = [bank.registered(None, f"rd2_bank{h}") for h, bank in enumerate(banks)]
         frame = {k: register(m, None, v, f"rd2_{k}") for k, v in frame.items()}
+        words = Array(register(m, None, word, f"rd3_bank{h}") for h, word in enumerate(words))
+        frame = {k: register(m, None, v, f"rd3_{k}") for k, v in frame.items()}
         word = Signal(prob_layout(cfg))
         m.d.comb += [word.p.eq(words[frame["head"]]), word.index.eq(frame["index"]), word.last.eq(frame["last"]),
                      word.last_row.eq(frame["last_row"]),

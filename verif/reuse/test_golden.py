@@ -97,14 +97,14 @@ def test_compute_mode_with_dense_weighted_sum_is_the_dense_unit():
 
 def test_reuse_cycles_closed_form_one_probability_per_cycle():
     """With d / ws_lanes = 1 the map streams one probability per cycle after the values:
-    n loads, 4 cycles to start the map buffer (the load pulse, three read registers), n_rows * n
+    n loads, 5 cycles to start the map buffer (the load pulse, four read registers), n_rows * n
     probabilities, then the last one's
     chunk and the weighted sum's pipeline (golden.timing.ws_latency) to the output."""
     cfg = ReuseConfig()  # d=32, 16 lanes * 2
     assert cfg.ws_chunks == 1
     drain = cfg.ws_chunks + ws_latency(cfg.formats)
     for n, rows in ((1, 1), (5, 5), (20, 7), (128, 128)):
-        assert reuse_cycles(cfg, n, rows).cycles == n + 4 + rows * n + drain
+        assert reuse_cycles(cfg, n, rows).cycles == n + 5 + rows * n + drain
         assert reuse_cycles(cfg, n, rows).mac_cycles == rows * n * cfg.chunks
 
 
