@@ -186,9 +186,11 @@ def load_packet(m, sink, write, *, depth: int, value, count_out):
     count = Signal(range(depth + 1), name="load_count")
     dropped = Signal(name="dropped")
     m.d.comb += sink.ready.eq(loading)
+    # Address and data go to the memory unconditionally (the enable alone says whether it
+    # writes), so the handshake drives the enable and not every data bit of a row.
+    m.d.comb += [write.addr.eq(count), write.data.eq(value)]
     with m.If(sink.valid & sink.ready):
-        m.d.comb += [write.addr.eq(count), write.data.eq(value), write.en.eq(count < depth),
-                     dropped.eq(count == depth)]
+        m.d.comb += [write.en.eq(count < depth), dropped.eq(count == depth)]
         bumped = Mux(count == depth, depth, count + 1)
         with m.If(sink.payload.last):
             m.d.sync += [loading.eq(0), count.eq(0), count_out.eq(bumped)]
@@ -231,9 +233,9 @@ def load_banks(m, sink, write, *, depth: int, value, count_out, banks: int = 1) 
     count = Signal(range(depth + 1), name="load_count")
     dropped = Signal(name="dropped")
     m.d.comb += sink.ready.eq(~full[load_bank])
+    m.d.comb += [write.addr.eq(count + Mux(load_bank, depth, 0)), write.data.eq(value)]   # as in load_packet
     with m.If(sink.valid & sink.ready):
-        m.d.comb += [write.addr.eq(count + Mux(load_bank, depth, 0)), write.data.eq(value),
-                     write.en.eq(count < depth), dropped.eq(count == depth)]
+        m.d.comb += [write.en.eq(count < depth), dropped.eq(count == depth)]
         bumped = Mux(count == depth, depth, count + 1)
         with m.If(sink.payload.last):
             m.d.sync += [full[load_bank].eq(1), counts[load_bank].eq(bumped), count_out.eq(bumped),
