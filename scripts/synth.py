@@ -132,6 +132,12 @@ def sha256(path: Path) -> str:
 KEEP_REPLICAS = "setattr -set keep 1 w:* a:keep %i %ci1:+[Q] c:* %i"
 
 
+def ecp5_script(name: str) -> str:
+    """The Yosys script of the ECP5 flow for the top module ``name`` (read from ``name.v``)."""
+    return (f"read_verilog -sv {name}.v\nhierarchy -top {name}\nproc\n{KEEP_REPLICAS}\n"
+            f"synth_ecp5 -top {name} -json {name}.ecp5.json\n")
+
+
 def synth_ecp5(unit, work: Path, yosys: list[str], nextpnr: list[str], freq: float, seed: int, cfg, changed,
                dsp: str = "ecp5") -> dict:
     name = unit.name
@@ -139,8 +145,7 @@ def synth_ecp5(unit, work: Path, yosys: list[str], nextpnr: list[str], freq: flo
     result = {"unit": name, "config": cfg.to_dict(), "changed": changed, "dsp": dsp, "verilog_sha256": sha256(verilog),
               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     script = work / "synth_ecp5.ys"
-    script.write_text(f"read_verilog -sv {name}.v\nhierarchy -top {name}\nproc\n{KEEP_REPLICAS}\n"
-                      f"synth_ecp5 -top {name} -json {name}.ecp5.json\n")
+    script.write_text(ecp5_script(name))
     rc, seconds = run_logged([*yosys, "-q", "-l", "yosys.log", "-s", script.name], work / "yosys.stdout", work)
     result["synth_seconds"] = seconds
     if rc:
