@@ -21,8 +21,9 @@ __all__ = ["Clusterer", "cluster_input_layout", "centroid_layout"]
 #: The sums and the vector buffer are shallow (C rows, a few dozen tokens) but wide: in LUT RAM
 #: every address bit would fan out to hundreds of cells, so they are asked for as block RAM.
 BLOCK_RAM = {"ram_style": "block"}
-#: Elements of a centroid row (key and value sums) per copy of the sums' forwarding selects: each
-#: copy then drives 2 x 4 x (sum bits) multiplexer inputs instead of one flip-flop driving them all.
+#: Elements of a centroid row per copy of the sums' forwarding selects (each row, sums and value
+#: sums, has its own copies): a copy drives 4 x (sum bits) multiplexer inputs of one row instead of
+#: one flip-flop driving both rows' every bit.
 SELECT_GROUP = 4
 
 
@@ -304,16 +305,19 @@ class Clusterer(wiring.Component):
         w1_v, w1_cid, w1_row = Signal(), Signal(cid_bits), Signal(row)
         w2_v, w2_cid, w2_row = Signal(), Signal(cid_bits), Signal(row)
         # The base selects (a new cluster starts from zero; else the newest write in flight to this
-        # cluster, else the word read) drive every bit of both rows' multiplexers: one copy of each
-        # per SELECT_GROUP elements, so that no one flip-flop's net spans the die.
+        # cluster, else the word read) drive every bit of a row's multiplexers: one copy of each per
+        # row (sums, value sums) and SELECT_GROUP elements, so that no one flip-flop's net spans the
+        # die (the two rows' adders are placed apart: a copy shared by both is far from one).
         copies = -(-d // SELECT_GROUP)
-        c_new = replicated_register(m, b_new, "c_new", copies)
-        match1 = replicated_register(m, c["cv"] & (c_cid == b_cid), "match1", copies)   # becomes w1 next cycle
-        match2 = replicated_register(m, w1_v & (w1_cid == b_cid), "match2", copies)     # becomes w2 next cycle
 
-        def forwarded(t, w1, w2, read):   # element t's base (t = 0 also selects the count's)
-            g = t // SELECT_GROUP
-            return Mux(c_new[g], 0, Mux(match1[g], w1, Mux(match2[g], w2, read)))
+        def selects(row_name):
+            return (replicated_register(m, b_new, f"{row_name}_c_new", copies),
+                    replicated_register(m, c["cv"] & (c_cid == b_cid), f"{row_name}_match1", copies),  # w1 next cycle
+                    replicated_register(m, w1_v & (w1_cid == b_cid), f"{row_name}_match2", copies))   # w2 next cycle
+
+        def forwarded(sel, t, w1, w2, read):   # element t's base (t = 0 also selects the count's)
+            c_new, match1, match2 = (copy[t // SELECT_GROUP] for copy in sel)
+            return Mux(c_new, 0, Mux(match1, w1, Mux(match2, w2, read)))
         # The token's vector: read from the buffer in A (every token, dropped ones too), registered in C.
         m.d.comb += [buf_rd.addr.eq(buf_out), buf_rd.en.eq(1)]
         with m.If(a["pv"]):
@@ -327,8 +331,9 @@ class Clusterer(wiring.Component):
             return vec[offset + t * w:offset + (t + 1) * w] ^ top
 
         base = Signal(row)
-        m.d.comb += [base.sum[t].eq(forwarded(t, w1_row.sum[t], w2_row.sum[t], q_row.sum[t])) for t in range(d)]
-        m.d.comb += base.count.eq(forwarded(0, w1_row.count, w2_row.count, q_row.count))
+        sel = selects("sums")
+        m.d.comb += [base.sum[t].eq(forwarded(sel, t, w1_row.sum[t], w2_row.sum[t], q_row.sum[t])) for t in range(d)]
+        m.d.comb += base.count.eq(forwarded(sel, 0, w1_row.count, w2_row.count, q_row.count))
         total = Signal(row)
         m.d.comb += [total.sum[t].eq(base.sum[t] + biased(t, 0)) for t in range(d)]
         m.d.comb += total.count.eq(base.count + 1)
@@ -339,7 +344,8 @@ class Clusterer(wiring.Component):
             w1_vrow, w2_vrow = Signal(vrow), Signal(vrow)
             q_vrow = _reg(m, v_rd.data, "c_vrow", vrow)
             vbase = Signal(vrow)
-            m.d.comb += [vbase[t].eq(forwarded(t, w1_vrow[t], w2_vrow[t], q_vrow[t])) for t in range(d)]
+            sel = selects("vsums")
+            m.d.comb += [vbase[t].eq(forwarded(sel, t, w1_vrow[t], w2_vrow[t], q_vrow[t])) for t in range(d)]
             vtotal = Signal(vrow)
             m.d.comb += [vtotal[t].eq(vbase[t] + biased(t, d * w)) for t in range(d)]
             m.d.comb += [v_wr.addr.eq(c_cid), v_wr.data.eq(vtotal), v_wr.en.eq(c["cv"])]
