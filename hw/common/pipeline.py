@@ -10,11 +10,6 @@ __all__ = ["register", "replicated_register", "wire", "adder_tree", "tournament"
            "PacketBanks", "load_banks"]
 
 
-#: The attribute that keeps a register from being merged with an identical one (see
-#: ``replicated_register``). Yosys' ``opt_merge`` merges a register without it into one with it.
-KEEP = {"keep": 1}
-
-
 def counter(count: int, name=None):
     """A Signal that counts 0 .. count-1. At least one bit wide even for count 1: Verilog has
     no zero-width vectors (Yosys would write ``[-1:0]``)."""
@@ -40,7 +35,7 @@ def replicated_register(m, value, name, copies):
     does not merge them back into one (scripts/synth.py hands it on to the flip-flops for Yosys,
     whose ``opt_merge`` looks only at cell attributes)."""
     value = Value.cast(value)
-    copies = [Signal(value.shape(), name=f"{name}_copy{i}", attrs=KEEP) for i in range(copies)]
+    copies = [Signal(value.shape(), name=f"{name}_copy{i}", attrs={"keep": 1}) for i in range(copies)]
     m.d.sync += [copy.eq(value) for copy in copies]
     return copies
 

@@ -10,7 +10,7 @@ from golden.timing import SOFTMAX_SLOTS, product_latency
 
 from .bram import RegisteredReadMemory
 from .layouts import prob_layout, score_layout
-from .pipeline import KEEP, delay, pipelined_product, register, replicated_register, wire
+from .pipeline import delay, pipelined_product, register, wire
 from .streams import SkidBuffer
 
 __all__ = ["Softmax"]
@@ -78,7 +78,7 @@ class Softmax(wiring.Component):
                                                   ("started", "written", "exped", "divided", "read"))
 
         # --- Writer -------------------------------------------------------------------
-        row_open = Signal(attrs=KEEP)   # kept: Yosys would otherwise merge it into its copy below
+        row_open = Signal()
         w_slot = Signal(range(slots))
         w_pos = Signal(range(cfg.max_tokens))
         # ``s.ready`` is "a row is open or a slot is free" (``started - read != slots``), made of
@@ -88,11 +88,9 @@ class Softmax(wiring.Component):
         # ``started - read <= slots`` always and all slots are in use exactly when
         # ``started - (read as it was a cycle ago) == slots`` and the reader did not finish a
         # row in the previous cycle: ``started_full`` and ``row_read`` below.
-        # ``s.ready`` leaves through copies of these three registers (``replicated_register``),
-        # which drive only it: the score stage's enable then starts from registers that can be
-        # placed beside that stage, while the originals stay beside the writer and the reader.
         started_full, row_read = Signal(), Signal()
-        take = self.s.valid & (row_open | ~started_full | row_read)
+        m.d.comb += self.s.ready.eq(row_open | ~started_full | row_read)
+        take = self.s.valid & self.s.ready
         row_started = take & ~row_open
         cur_slot = Mux(row_open, w_slot, started[:-1])
         cur_pos = Mux(row_open, w_pos, 0)
@@ -250,11 +248,7 @@ class Softmax(wiring.Component):
             m.d.sync += [r_pos.eq(r_pos + 1), r_end.eq(r_pos + 2 == row_len[r_slot])]
         with m.If(r_last):
             m.d.sync += read.eq(read + 1)
-        full_copies = replicated_register(m, (started + row_started - read)[:counter.width] == slots, "started_full", 2)
-        read_copies = replicated_register(m, r_last, "row_read", 2)
-        open_copy, = replicated_register(m, Mux(take, ~self.s.payload.last, row_open), "s_ready_row_open", 1)
-        m.d.comb += [started_full.eq(full_copies[0]), row_read.eq(read_copies[0]),
-                     self.s.ready.eq(open_copy | ~full_copies[1] | read_copies[1])]
+        m.d.sync += [started_full.eq((started + row_started - read)[:counter.width] == slots), row_read.eq(r_last)]
         valid_next = [Mux(loads[k], issue if k == 0 else valid[k - 1], valid[k]) for k in range(depth)]
         m.d.sync += [valid[k].eq(valid_next[k]) for k in range(depth)]
         m.d.sync += [full_from[k].eq(Cat(*valid_next[k:]).all()) for k in range(depth)]
