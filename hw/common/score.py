@@ -82,19 +82,25 @@ class Score(wiring.Component):
         last_chunk = chunk == chunks - 1
         row_end = active & last_key & last_chunk
         m.d.comb += self.q.ready.eq(buf.ready & en & (~active | (row_end & ~last_row)))
-        with m.If(self.q.valid & self.q.ready):
-            m.d.sync += [active.eq(1), key.eq(0), chunk.eq(0), query.eq(self.q.payload.data),
-                         scale.eq(self.q.payload.scale), last_row.eq(self.q.payload.last),
-                         last_key.eq(buf.count == 1)]
-        with m.Elif(active & en):
+        # ``key`` and ``chunk`` return to zero as a row ends and ``last_key`` is the next row's
+        # from then on (the same packet's, or, while idle, the work bank's): none of them waits
+        # on the query handshake, which comes late in the cycle (the stall enable).
+        with m.If(~active):
+            m.d.sync += last_key.eq(buf.count == 1)
+        with m.If(active & en):
             with m.If(last_chunk):
-                m.d.sync += [chunk.eq(0), key.eq(key + 1), last_key.eq(key + 2 == buf.count)]
+                m.d.sync += chunk.eq(0)
                 with m.If(last_key):
-                    m.d.sync += active.eq(0)
+                    m.d.sync += [active.eq(0), key.eq(0), last_key.eq(buf.count == 1)]
                     with m.If(last_row):
                         m.d.comb += buf.release.eq(1)
+                with m.Else():
+                    m.d.sync += [key.eq(key + 1), last_key.eq(key + 2 == buf.count)]
             with m.Else():
                 m.d.sync += chunk.eq(chunk + 1)
+        with m.If(self.q.valid & self.q.ready):
+            m.d.sync += [active.eq(1), query.eq(self.q.payload.data), scale.eq(self.q.payload.scale),
+                         last_row.eq(self.q.payload.last)]
 
         m.d.comb += [read.addr.eq(key + buf.offset), read.en.eq(en)]
         # Stage B: the key arrives from the buffer; the query chunk travels with it.
