@@ -372,9 +372,6 @@ class Clusterer(wiring.Component):
         emitting = state == EMIT
         issue = issuing & (credits < fifo_depth)
         m.d.sync += credits.eq(credits + issue - (self.o.valid & self.o.ready))
-        m.d.comb += [s_rd.addr.eq(Mux(emitting, e, a_cid)), s_rd.en.eq(1)]
-        if values:
-            m.d.comb += [v_rd.addr.eq(Mux(emitting, e, a_cid)), v_rd.en.eq(1)]
         with m.If(issue):
             m.d.sync += e.eq(e + 1)
             with m.If(e == self.clusters - 1):
@@ -445,6 +442,16 @@ class Clusterer(wiring.Component):
         if self._hold:
             with m.If((state == HOLD) & self.release):
                 m.d.sync += [state.eq(COLLECT), accepting.eq(1)]
+
+        # The sums' read address is the emit counter while emitting, else the token's cluster.
+        # Each memory's select is its own copy of ``state == EMIT`` (kept registers loaded with
+        # its next value, from the two transitions above), so the state register does not
+        # route to both memories' address pins across the die.
+        emitting_next = Mux(v & l, 0, Mux(c["pv"] & c["last"], 1, emitting))
+        sums_emitting, vsums_emitting = replicated_register(m, emitting_next, "emitting", 2)
+        m.d.comb += [s_rd.addr.eq(Mux(sums_emitting, e, a_cid)), s_rd.en.eq(1)]
+        if values:
+            m.d.comb += [v_rd.addr.eq(Mux(vsums_emitting, e, a_cid)), v_rd.en.eq(1)]
         return m
 
 
