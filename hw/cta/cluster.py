@@ -308,12 +308,17 @@ class Clusterer(wiring.Component):
         # cluster, else the word read) drive every bit of a row's multiplexers: one copy of each per
         # row (sums, value sums) and SELECT_GROUP elements, so that no one flip-flop's net spans the
         # die (the two rows' adders are placed apart: a copy shared by both is far from one).
+        # The copies load from registers holding the selects a cycle early (the stages advance
+        # every cycle): a copy fed by the compare's LUT would be packed with that LUT, far from
+        # its multiplexers; fed by a register, the placer puts it beside them.
         copies = -(-d // SELECT_GROUP)
+        match1_early = _reg(m, b["cv"] & (b_cid == a_cid), "match1_early")   # c against b, a cycle later
+        match2_early = _reg(m, c["cv"] & (c_cid == a_cid), "match2_early")   # w1 against b, a cycle later
 
         def selects(row_name):
             return (replicated_register(m, b_new, f"{row_name}_c_new", copies),
-                    replicated_register(m, c["cv"] & (c_cid == b_cid), f"{row_name}_match1", copies),  # w1 next cycle
-                    replicated_register(m, w1_v & (w1_cid == b_cid), f"{row_name}_match2", copies))   # w2 next cycle
+                    replicated_register(m, match1_early, f"{row_name}_match1", copies),  # becomes w1 next cycle
+                    replicated_register(m, match2_early, f"{row_name}_match2", copies))  # becomes w2 next cycle
 
         def forwarded(sel, t, w1, w2, read):   # element t's base (t = 0 also selects the count's)
             c_new, match1, match2 = (copy[t // SELECT_GROUP] for copy in sel)
