@@ -312,8 +312,9 @@ class Clusterer(wiring.Component):
         # every cycle): a copy fed by the compare's LUT would be packed with that LUT, far from
         # its multiplexers; fed by a register, the placer puts it beside them.
         copies = -(-d // SELECT_GROUP)
-        match1_early = _reg(m, b["cv"] & (b_cid == a_cid), "match1_early")   # c against b, a cycle later
-        match2_early = _reg(m, c["cv"] & (c_cid == a_cid), "match2_early")   # w1 against b, a cycle later
+        # b against a now is c against b a cycle later; c against a now is w1 against b then.
+        match1_early = _reg(m, b["cv"] & (b_cid == a_cid), "match1_early")
+        match2_early = _reg(m, c["cv"] & (c_cid == a_cid), "match2_early")
 
         def selects(row_name):
             return (replicated_register(m, b_new, f"{row_name}_c_new", copies),
