@@ -140,7 +140,11 @@ class Clusterer(wiring.Component):
 
         # --- Input: tokens into the hasher; their vectors (and values) wait in a FIFO beside it
         # until the sums stage (in order; never full: it holds every token in flight). ---
-        vec_width = d * w * (2 if values else 1)
+        # The query clusterer's scale rides in the buffer with its token and is taken from the
+        # packet's first token at the sums stage, beside the emit stage that outputs it: taken
+        # at the input, its first-token flag hung on the input handshake, far from its readers.
+        scale_bits = fmt.scale_bits if self._scale else 0
+        vec_width = d * w * (2 if values else 1) + scale_bits
         buf_depth = 1 << clog2(hasher_latency(cfg.lanes) + D + 6)
         m.submodules.vbuf = vbuf = Memory(shape=unsigned(vec_width), depth=buf_depth, init=[], attrs=BLOCK_RAM)
         buf_wr, buf_rd = vbuf.write_port(), vbuf.read_port()
@@ -153,10 +157,9 @@ class Clusterer(wiring.Component):
         m.d.sync += buf_room.eq(buf_level < buf_depth - 1)
         in_ok = Signal()
         m.d.comb += in_ok.eq(accepting & buf_room)
-        if values:
-            m.d.comb += buf_wr.data.eq(Cat(self.i.payload.data.as_value(), self.i.payload.value.as_value()))
-        else:
-            m.d.comb += buf_wr.data.eq(self.i.payload.data.as_value())
+        m.d.comb += buf_wr.data.eq(Cat(self.i.payload.data.as_value(),
+                                       self.i.payload.value.as_value() if values else Cat(),
+                                       self.i.payload.scale if self._scale else Cat()))
         m.d.comb += [hasher.i.valid.eq(self.i.valid & in_ok), hasher.i.payload.data.eq(self.i.payload.data),
                      hasher.i.payload.last.eq(self.i.payload.last),
                      self.i.ready.eq(in_ok & hasher.i.ready)]
@@ -164,13 +167,6 @@ class Clusterer(wiring.Component):
         m.d.comb += [buf_wr.addr.eq(buf_in), buf_wr.en.eq(took)]
         with m.If(took):
             m.d.sync += buf_in.eq(buf_in + 1)
-        if self._scale:
-            scale = Signal(fmt.scale_bits)
-            first_in = Signal(init=1)
-            with m.If(took):
-                m.d.sync += first_in.eq(self.i.payload.last)
-                with m.If(first_in):
-                    m.d.sync += scale.eq(self.i.payload.scale)
         with m.If(took & self.i.payload.last):
             m.d.sync += accepting.eq(0)
 
@@ -331,6 +327,13 @@ class Clusterer(wiring.Component):
         m.d.sync += buf_level.eq(buf_level + took - a["pv"])
         vec = _reg(m, buf_rd.data, "c_vec", unsigned(vec_width))
         q_row = _reg(m, s_rd.data, "c_row", row)
+        if self._scale:
+            scale = Signal(scale_bits)
+            first_c = Signal(init=1)   # the token in C is its packet's first
+            with m.If(c["pv"]):
+                m.d.sync += first_c.eq(c["last"])
+                with m.If(first_c):
+                    m.d.sync += scale.eq(vec[vec_width - scale_bits:])
         top = 1 << (w - 1)
 
         def biased(t, offset):   # element t of the registered vector plus 2^(W-1): top bit inverted
