@@ -61,9 +61,10 @@ class Softmax(wiring.Component):
         y_word = data.StructLayout({"y": signed(fmt.y_bits), "index": index})
         y_buf = RegisteredReadMemory(m, width=y_word.size, depth=slots << row_bits, name="y_buf", platform=platform)
         # So is the e buffer's (r2): the reader's read register, on the ECP5 the block RAMs' own
-        # (a block RAM's 4.1 ns clock-to-out and the route to a fabric register was reuse's
-        # critical path). The reader and the exp pass never share a slot: a slot's next row is
-        # written only after this one is fully read, so no read meets a write to its address.
+        # (a block RAM's 4.1 ns clock-to-out and the route to a fabric register became reuse's
+        # critical path in one placement). The reader and the exp pass never share a slot: a
+        # slot's next row is written only after this one is fully read, so no read meets a write
+        # to its address.
         e_word = data.StructLayout({"e": unsigned(fmt.exp_bits), "index": index})
         e_buf = RegisteredReadMemory(m, width=e_word.size, depth=slots << row_bits, name="e_buf", platform=platform)
         m.submodules.exp_lut = exp_lut = Memory(shape=unsigned(fmt.exp_bits), depth=len(fmt.exp_lut),
