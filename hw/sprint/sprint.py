@@ -204,13 +204,14 @@ class SprintEngine(AttentionUnit):
         # buffered[j]: key j's pair is in its slot (j mod slots). Kept as a bitmap, so the
         # reuse decision is an AND with the survivor bit, not a read of the slot's tag and a
         # compare. A slot holds one key at a time: a fetch clears the bits of every key that
-        # shares the survivor's slot (an OR of the one-hot survivor's bits congruent mod
-        # slots), so no per-slot tag is needed to know whom it evicts.
+        # shares the survivor's slot, so no per-slot tag is needed to know whom it evicts.
         buffered = Signal(n_max)
-        if slots < n_max:
-            same_slot = Cat(*(Cat(*(lowest[i] for i in range(k % slots, n_max, slots))).any() for k in range(n_max)))
-        else:
-            same_slot = lowest
+        # The survivor's slot, one-hot: an OR of the one-hot survivor's bits congruent mod
+        # slots (with a slot per key, ``lowest`` itself). Both the keys sharing the slot and
+        # the slot's number come from it.
+        slot_hot = Signal(slots)
+        m.d.comb += [slot_hot[s].eq(Cat(*(lowest[i] for i in range(s, n_max, slots))).any()) for s in range(slots)]
+        same_slot = Cat(*(slot_hot[k % slots] for k in range(n_max)))
         fetched, reused = Signal(COUNTER_BITS, name="fetched"), Signal(COUNTER_BITS, name="reused")
         perf_fetched = Signal(COUNTER_BITS, name="perf_fetched")
         perf_reused = Signal(COUNTER_BITS, name="perf_reused")
@@ -237,12 +238,12 @@ class SprintEngine(AttentionUnit):
                          rest_in.eq(after_first & resident_set), rest_out.eq(after_first & ~resident_set)]
 
         # j: the survivor's index, and slot: j mod slots, an OR tree per bit of the one-hot
-        # ``lowest`` (a chain of N priority muxes was the engine's critical path).
+        # ``lowest`` and ``slot_hot`` (a chain of N priority muxes was the engine's critical path).
         j = Signal(range(max(n_max, 2)))
         m.d.comb += [j[b].eq(Cat(*(lowest[i] for i in range(n_max) if i >> b & 1)).any())
                      for b in range(len(j)) if n_max > 1 << b]
         slot = Signal(range(max(slots, 2)))
-        m.d.comb += [slot[b].eq(Cat(*(lowest[i] for i in range(n_max) if (i % slots) >> b & 1)).any())
+        m.d.comb += [slot[b].eq(Cat(*(slot_hot[s] for s in range(slots) if s >> b & 1)).any())
                      for b in range(len(slot)) if slots > 1 << b]
         entry = data.View(order_layout, order.w_data)
         m.d.comb += [entry.slot.eq(slot), entry.fetch.eq(~resident), entry.last.eq(rest == 0)]
