@@ -3,10 +3,6 @@ compiles cleanly with Icarus Verilog (``iverilog -g2012 -Wall``), a second, inde
 The emitted artifacts (.v, .f, .json, .core, .vlt) are all written."""
 
 import json
-from functools import lru_cache
-from pathlib import Path
-from tempfile import mkdtemp
-
 import pytest
 
 from gen.emit import emit_unit
@@ -15,21 +11,28 @@ from verif.lint.icarus_lint import MISSING, compile_file, iverilog
 from verif.lint.verilator_lint import lint_file
 
 
-@lru_cache(maxsize=None)
-def emitted(name):
-    """The default config's artifacts, emitted once per worker process."""
-    unit = all_units()[name]
-    return emit_unit(unit, unit.config(), Path(mkdtemp(prefix=f"attnforge-lint-{name}-")))
+@pytest.fixture(scope="session")
+def emitted(tmp_path_factory):
+    """The default config's artifacts, emitted once per worker process, under pytest's
+    temporary directory (which pytest prunes, unlike a bare mkdtemp)."""
+    cache = {}
+
+    def artifacts(name):
+        if name not in cache:
+            unit = all_units()[name]
+            cache[name] = emit_unit(unit, unit.config(), tmp_path_factory.mktemp(f"lint-{name}"))
+        return cache[name]
+    return artifacts
 
 
 @pytest.mark.parametrize("name", sorted(all_units()))
-def test_default_config_is_lint_clean(name):
+def test_default_config_is_lint_clean(name, emitted):
     problems = lint_file(emitted(name).verilog)
     assert not problems, "\n".join(problems[:10])
 
 
 @pytest.mark.parametrize("name", sorted(all_units()))
-def test_default_config_compiles_with_icarus(name):
+def test_default_config_compiles_with_icarus(name, emitted):
     if iverilog() is None:
         pytest.skip(MISSING)
     problems = compile_file(emitted(name).verilog, name)
@@ -37,7 +40,7 @@ def test_default_config_compiles_with_icarus(name):
 
 
 @pytest.mark.parametrize("name", sorted(all_units()))
-def test_artifacts(name):
+def test_artifacts(name, emitted):
     art = emitted(name)
     assert art.filelist.read_text().strip() == str(art.verilog.resolve())
     assert json.loads(art.manifest.read_text())["top"] == name
