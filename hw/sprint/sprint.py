@@ -23,12 +23,16 @@ PAIR_FIFO = 4
 LAST_FIFO = 16
 
 
+#: Bits per group of the walker's survivor masks: the lowest survivor is searched by a
+#: decrement within each group (a carry chain of this length) and a priority pick over the
+#: groups' registered nonempty flags, instead of one decrement across all N bits.
+WALK_GROUP = 16
+
+
 def without_lowest(mask):
     """``mask - 1`` truncated: ``mask & without_lowest(mask)`` clears the lowest set bit,
     ``mask & ~without_lowest(mask)`` is that bit alone. A decrement is a carry chain fed
-    straight by ``mask``'s registers, with one LUT after it per use. (Split into 64-bit halves
-    selected by whether the lower one is empty, the chain is shorter, but sprint_engine placed
-    at 105.9-109.3 MHz over seeds 1-3 against 121.3-122.3 with one chain.)"""
+    straight by ``mask``'s registers, with one LUT after it per use."""
     return (mask - 1)[:len(mask)]
 
 
@@ -39,6 +43,41 @@ def lowest_is_in(inside, outside):
     def reversed_bits(v):
         return Cat(*(v[i] for i in reversed(range(len(v)))))
     return reversed_bits(inside) > reversed_bits(outside)
+
+
+def groups(mask):
+    """``mask`` in slices of :data:`WALK_GROUP` bits, lowest first."""
+    return [mask[i:i + WALK_GROUP] for i in range(0, len(mask), WALK_GROUP)]
+
+
+class LowestSurvivor:
+    """The lowest set bit of ``mask``, given which of its groups are nonempty (``nonempty``,
+    one bit per group: registers in the walker, so the pick over groups waits on no wide OR).
+
+    Members (values): ``lead`` the lowest nonempty group (one-hot, a list), ``bit`` the lowest
+    set bit (one-hot), ``rest`` the mask without it, ``rest_nonempty`` the rest's group flags.
+    """
+
+    def __init__(self, mask, nonempty):
+        parts = groups(mask)
+        self.lead = [nonempty[g] & ~nonempty[:g].any() if g else nonempty[0] for g in range(len(parts))]
+        bits, rest, rest_nonempty = [], [], []
+        for g, part in enumerate(parts):
+            below = without_lowest(part)
+            bits.append(Mux(self.lead[g], part & ~below, 0))
+            rest.append(Mux(self.lead[g], part & below, part))
+            rest_nonempty.append(nonempty[g] & ~(self.lead[g] & ~(part & below).any()))
+        self.bit, self.rest, self.rest_nonempty = Cat(*bits), Cat(*rest), Cat(*rest_nonempty)
+
+    def is_in(self, inside, outside):
+        """1 when this lowest bit (of ``inside | outside``, disjoint) is in ``inside``: one
+        short compare per group, selected by ``lead``."""
+        return Cat(*(lead & lowest_is_in(i, o) for lead, i, o in zip(self.lead, groups(inside), groups(outside)))).any()
+
+
+def nonempty_groups(mask):
+    """One bit per :data:`WALK_GROUP`-bit group of ``mask``: the group has a set bit."""
+    return Cat(*(part.any() for part in groups(mask)))
 
 
 def command_layout(cfg) -> data.StructLayout:
@@ -191,9 +230,13 @@ class SprintEngine(AttentionUnit):
         # whether the survivor's pair is in the buffer, all as registers: the step is then a
         # few gates from registers. The survivors after it are also held split by residency
         # (``rest_in``, ``rest_out``), so the next survivor's residency is one compare of two
-        # registers (``lowest_is_in``), computed a step ahead beside the next survivor.
+        # registers (``lowest_is_in``), computed a step ahead beside the next survivor. The next
+        # survivor is found per group of WALK_GROUP keys (:class:`LowestSurvivor`), from the
+        # groups' nonempty flags, also registers: one decrement across all N keys was the
+        # engine's critical path (a 128-bit carry chain, 8.3 ns).
         lowest = Signal(n_max)
         rest = Signal(n_max)
+        rest_nonempty = Signal(len(groups(rest)))  # per group of ``rest``: a survivor is left in it
         rest_in = Signal(n_max)
         rest_out = Signal(n_max)
         resident = Signal()
@@ -228,14 +271,13 @@ class SprintEngine(AttentionUnit):
         earlier_same_slot = Cat(*(Cat(*(keep[i] for i in range(k - slots, -1, -slots))).any()
                                   for k in range(n_max)))
         resident_set = keep & reusable & ~earlier_same_slot
-        keep_below = Signal(n_max)
-        m.d.comb += keep_below.eq(without_lowest(keep))
-        first, after_first = keep & ~keep_below, keep & keep_below
+        first = LowestSurvivor(keep, nonempty_groups(keep))
         m.d.comb += macro.mask.ready.eq(~walking)
         with m.If(handshake(macro.mask)):
             m.d.sync += [walking.eq(1), cur.eq(keep), last_query.eq(macro.mask.payload.last),
-                         lowest.eq(first), rest.eq(after_first), resident.eq(lowest_is_in(keep & reusable, keep & ~reusable)),
-                         rest_in.eq(after_first & resident_set), rest_out.eq(after_first & ~resident_set)]
+                         lowest.eq(first.bit), rest.eq(first.rest), rest_nonempty.eq(first.rest_nonempty),
+                         resident.eq(first.is_in(keep & reusable, keep & ~reusable)),
+                         rest_in.eq(first.rest & resident_set), rest_out.eq(first.rest & ~resident_set)]
 
         # j: the survivor's index, and slot: j mod slots, an OR tree per bit of the one-hot
         # ``lowest`` and ``slot_hot`` (a chain of N priority muxes was the engine's critical path).
@@ -246,25 +288,25 @@ class SprintEngine(AttentionUnit):
         m.d.comb += [slot[b].eq(Cat(*(slot_hot[s] for s in range(slots) if s >> b & 1)).any())
                      for b in range(len(slot)) if slots > 1 << b]
         entry = data.View(order_layout, order.w_data)
-        m.d.comb += [entry.slot.eq(slot), entry.fetch.eq(~resident), entry.last.eq(rest == 0)]
+        m.d.comb += [entry.slot.eq(slot), entry.fetch.eq(~resident), entry.last.eq(~rest_nonempty.any())]
         credits = Signal(range(PAIR_FIFO + 1))  # fetches issued and not yet taken from the landing FIFO
         can_fetch = credits != PAIR_FIFO
         m.d.comb += [reader.cmd.valid.eq(walking & order.w_rdy & ~resident & can_fetch),
                      reader.cmd.payload.addr.eq(base + j * cfg.pair_stride),
                      reader.cmd.payload.beats.eq(words)]
         step = Signal()
-        rest_below = Signal(n_max)
-        m.d.comb += rest_below.eq(without_lowest(rest))
+        following = LowestSurvivor(rest, rest_nonempty)
         m.d.comb += step.eq(walking & order.w_rdy & (resident | (can_fetch & reader.cmd.ready)))
         m.d.comb += order.w_en.eq(step)
         with m.If(step):
-            # rest_in and rest_out lie within rest, so none of their bits is below rest's lowest.
-            m.d.sync += [lowest.eq(rest & ~rest_below), rest.eq(rest & rest_below),
-                         rest_in.eq(rest_in & rest_below), rest_out.eq(rest_out & rest_below),
-                         resident.eq(lowest_is_in(rest_in, rest_out))]
+            # rest_in and rest_out lie within rest, so clearing rest's lowest bit in them too
+            # leaves them the rest's survivors by residency.
+            m.d.sync += [lowest.eq(following.bit), rest.eq(following.rest), rest_nonempty.eq(following.rest_nonempty),
+                         rest_in.eq(rest_in & ~following.bit), rest_out.eq(rest_out & ~following.bit),
+                         resident.eq(following.is_in(rest_in, rest_out))]
             with m.If(~resident):
                 m.d.sync += buffered.eq(buffered & ~same_slot | lowest)
-            with m.If(rest == 0):
+            with m.If(~rest_nonempty.any()):
                 m.d.sync += [walking.eq(0), prev.eq(cur), prev_valid.eq(1)]
                 with m.If(last_query):
                     m.d.comb += packet_done.eq(1)
