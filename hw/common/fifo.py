@@ -41,6 +41,13 @@ class HeadRegisterFIFO(Elaboratable, FIFOInterface):
         r_next: ``Signal(width)`` (comb) the value ``r_data`` holds in the next cycle. It lets a
             synchronous memory be addressed by the head a cycle ahead, so that its read data
             belongs to the head entry in the same cycle as ``r_data``.
+        r_following: ``Signal(width)`` (comb) the entry the head register takes when it next
+            refills: the queue's first, or the entry being written when the queue is empty. It
+            does not depend on ``r_en``.
+        r_refill: ``Signal()`` (comb) the head register takes ``r_following`` in this cycle (the
+            head is empty or read). With ``r_following`` as the address and ``r_refill`` as the
+            read enable, a synchronous memory read does what ``r_next`` as the address does,
+            with ``r_en`` only on the memory's enable, not in front of its address.
     """
 
     def __init__(self, *, width: int, depth: int):
@@ -49,6 +56,8 @@ class HeadRegisterFIFO(Elaboratable, FIFOInterface):
             raise ValueError(f"HeadRegisterFIFO depth={depth} must be at least 2.")
         super().__init__(width=width, depth=depth)
         self.r_next = Signal(width)
+        self.r_following = Signal(width)
+        self.r_refill = Signal()
 
     def elaborate(self, platform):
         m = Module()
@@ -65,14 +74,10 @@ class HeadRegisterFIFO(Elaboratable, FIFOInterface):
             queue.w_data.eq(self.w_data), queue.w_en.eq(write & ~direct),
             queue.r_en.eq(refill),
         ]
-        m.d.comb += self.r_next.eq(self.r_data)
+        m.d.comb += [self.r_following.eq(Mux(queue.r_rdy, queue.r_data, self.w_data)), self.r_refill.eq(refill),
+                     self.r_next.eq(Mux(refill, self.r_following, self.r_data))]
         with m.If(refill):
-            with m.If(queue.r_rdy):
-                m.d.comb += self.r_next.eq(queue.r_data)
-                m.d.sync += head_valid.eq(1)
-            with m.Else():
-                m.d.comb += self.r_next.eq(self.w_data)
-                m.d.sync += head_valid.eq(write)
+            m.d.sync += head_valid.eq(queue.r_rdy | write)
         m.d.sync += self.r_data.eq(self.r_next)
         return m
 

@@ -328,7 +328,7 @@ class SprintEngine(AttentionUnit):
 
         # --- Landing: AXI words gathered into K/V pairs (credits: R never waits) --------------
         # The landing, value and order FIFOs' flags are registers too: they gate the assembler's
-        # push, which reads the order FIFO and so addresses the K/V buffer's read (``r_next``).
+        # push, which reads the order FIFO and so enables the K/V buffer's read (``r_refill``).
         m.submodules.pairs = pairs = FlagRegisterFIFO(width=2 * vec_bits, depth=PAIR_FIFO)
         gathered = Signal(max(aw * (words - 1), 1))
         word = Signal(range(max(words, 2)))
@@ -364,7 +364,12 @@ class SprintEngine(AttentionUnit):
         br = buffer.read_port(transparent_for=(bw,))
         head = data.View(order_layout, order.r_data)
         pair = Signal(2 * vec_bits)
-        m.d.comb += [br.addr.eq(data.View(order_layout, order.r_next).slot),
+        # The address is the entry that becomes the head when the head next moves on and the
+        # enable is that move, so the buffer keeps the head's pair while it waits. Nothing writes
+        # the buffer then (a write is the head moving on), so holding is exact. With the head's
+        # move (the assembler's push) selecting the address instead, that multiplexer in
+        # front of the buffer's 29 block RAMs was the engine's critical path.
+        m.d.comb += [br.addr.eq(data.View(order_layout, order.r_following).slot), br.en.eq(order.r_refill),
                      pair.eq(Mux(head.fetch, pairs.r_data, br.data))]
         have = order.r_rdy & (~head.fetch | pairs.r_rdy)
         # Keys go straight into the score stage's load bank (its ready is a register, so the

@@ -48,6 +48,10 @@ def test_head_register_fifo_matches_sync_fifo_every_cycle(depth, seed):
                 # r_next, sampled a cycle ago, is the head entry now
                 assert ctx.get(dut.r_data) == r_next, f"{where}: r_next"
             r_next = ctx.get(dut.r_next)
+            # r_following and r_refill are how r_next is chosen (a memory read with the first as
+            # its address and the second as its enable reads the entry r_next names)
+            expected = ctx.get(dut.r_following) if ctx.get(dut.r_refill) else ctx.get(dut.r_data)
+            assert r_next == expected, f"{where}: r_following / r_refill"
             if ctx.get(ref.r_rdy):
                 checked.append(r_en)
             if w_en and ctx.get(ref.w_rdy):
