@@ -368,7 +368,7 @@ class SprintEngine(AttentionUnit):
         # enable is that move, so the buffer keeps the head's pair while it waits. Nothing writes
         # the buffer then (a write is the head moving on), so holding is exact. With the head's
         # move (the assembler's push) selecting the address instead, that multiplexer in
-        # front of the buffer's 29 block RAMs was the engine's critical path.
+        # front of the buffer's 15 block RAMs was the engine's critical path.
         m.d.comb += [br.addr.eq(data.View(order_layout, order.r_following).slot), br.en.eq(order.r_refill),
                      pair.eq(Mux(head.fetch, pairs.r_data, br.data))]
         have = order.r_rdy & (~head.fetch | pairs.r_rdy)
