@@ -3,6 +3,7 @@ compiles cleanly with Icarus Verilog (``iverilog -g2012 -Wall``), a second, inde
 The emitted artifacts (.v, .f, .json, .core, .vlt) are all written."""
 
 import json
+
 import pytest
 
 from gen.emit import emit_unit

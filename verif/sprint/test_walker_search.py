@@ -1,5 +1,5 @@
-"""The SPRINT walker's two searches (``without_lowest``, ``lowest_is_in``) against Python
-integers in Amaranth's simulator, at widths up to and beyond the default N = 128: the RTL
+"""The SPRINT walker's searches (``without_lowest``, ``lowest_is_in`` and the grouped
+``LowestSurvivor`` built from them) against Python integers in Amaranth's simulator, at widths up to and beyond the default N = 128: the RTL
 testbenches' fast configs have N <= 16, and the default config runs only in ``make sim``."""
 
 import random
@@ -8,7 +8,7 @@ import pytest
 from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
-from hw.sprint.sprint import lowest_is_in, without_lowest
+from hw.sprint.sprint import WALK_GROUP, LowestSurvivor, lowest_is_in, nonempty_groups, without_lowest
 
 
 def reference_lowest_is_in(inside, outside):
@@ -37,6 +37,12 @@ def test_walker_searches_match_integers(n):
     below, is_in = Signal(n), Signal()
     m = Module()
     m.d.comb += [below.eq(without_lowest(mask)), is_in.eq(lowest_is_in(inside, outside))]
+    # The walker's step: the group flags as the walker holds them (registers there), the next
+    # survivor, the rest, the rest's flags, and whether the survivor is in ``inside``.
+    survivor = LowestSurvivor(mask, nonempty_groups(mask))
+    bit, rest, rest_nonempty, grouped_is_in = Signal(n), Signal(n), Signal(len(survivor.lead)), Signal()
+    m.d.comb += [bit.eq(survivor.bit), rest.eq(survivor.rest), rest_nonempty.eq(survivor.rest_nonempty),
+                 grouped_is_in.eq(survivor.is_in(inside, outside))]
 
     async def bench(ctx):
         for value in masks(rng, n):
@@ -47,6 +53,13 @@ def test_walker_searches_match_integers(n):
             where = f"n={n} seed={seed} mask={value:#x} inside={value & split:#x}"
             assert ctx.get(below) == (value - 1) % (1 << n), where
             assert ctx.get(is_in) == reference_lowest_is_in(value & split, value & ~split), where
+            lowest = value & -value
+            assert ctx.get(bit) == lowest, where
+            assert ctx.get(rest) == value & ~lowest, where
+            groups = range(0, n, WALK_GROUP)
+            assert ctx.get(rest_nonempty) == sum(1 << g for g, i in enumerate(groups)
+                                                 if (value & ~lowest) >> i & ((1 << WALK_GROUP) - 1)), where
+            assert ctx.get(grouped_is_in) == reference_lowest_is_in(value & split, value & ~split), where
 
     sim = Simulator(m)
     sim.add_testbench(bench)
