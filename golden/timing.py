@@ -10,9 +10,12 @@ Stage micro-architecture (see hw/common for the circuits):
 
 score
     Key buffer loads one key per cycle (LOAD), then for each query row issues d/L chunk cycles
-    per key into a stall-as-unit pipeline: key read (1), key chunk register (1), the L lane
-    products (:func:`product_latency`), adder tree (:func:`tree_stages` registers), accumulate into the output register (1).
-    The next query handshake happens in the cycle that issues the last chunk of the current row.
+    per key into a pipeline that never stalls: key read (1), key chunk register (1), the L lane
+    products (:func:`product_latency`), adder tree (:func:`tree_stages` registers), accumulate
+    into an output FIFO of :func:`score_fifo_depth` entries whose head is the output register
+    (1). A chunk issues only while the FIFO has room for its key's score and every score in
+    flight (credits, returned the cycle after a score leaves). The next query handshake happens
+    in the cycle that issues the last chunk of the current row.
 softmax
     Four row slots. Writer: input register, the scale multiply (:func:`product_latency`
     registers), the shift into ``y`` (1), then writes the slot and tracks the row max; a row is
@@ -37,7 +40,7 @@ from __future__ import annotations
 from .config import clog2
 
 __all__ = [
-    "tree_stages", "tree_register_levels", "score_latency", "SOFTMAX_SLOTS",
+    "tree_stages", "tree_register_levels", "score_latency", "score_fifo_depth", "SOFTMAX_SLOTS",
     "softmax_write_latency", "SOFTMAX_EXP_LATENCY", "softmax_read_stages",
     "divider_latency", "ws_latency", "ADDER_LEVELS_PER_STAGE", "hasher_latency",
     "DSP_OPERAND_BITS", "DSP_INPUT_REGISTERS", "DSP_OUTPUT_REGISTERS", "operand_limbs", "product_latency",
@@ -97,6 +100,14 @@ def score_latency(lanes: int) -> int:
     return 3 + product_latency(DSP_OPERAND_BITS, True, DSP_OPERAND_BITS, True) + tree_stages(lanes)
 
 
+def score_fifo_depth(lanes: int) -> int:
+    """Entries of the score stage's output FIFO. A key's credit is taken when its last chunk
+    issues and returned the cycle after its score leaves, at the earliest ``score_latency``
+    cycles later, so with one key per cycle (d = L) and the scores taken as they come,
+    ``score_latency + 1`` credits keep the issue from ever waiting."""
+    return score_latency(lanes) + 1
+
+
 #: Row buffers in the softmax stage (writing, exp pass, dividing, reading can all overlap).
 SOFTMAX_SLOTS = 4
 
@@ -138,20 +149,38 @@ NEVER = -(1 << 62)
 
 
 class ScoreModel:
-    """Score stage output: one score every d/L cycles while the pipeline runs. The pipeline
-    stalls as a unit, so holding one score for k cycles delays every later score by k."""
+    """Score stage output: one score every d/L cycles while the pipeline issues. The pipeline
+    never stalls: a score that is not taken waits in the output FIFO, and the issue waits only
+    when the FIFO has no room for another key (its ``depth``-th predecessor has not left)."""
 
     def __init__(self, *, chunks: int, lanes: int, first_query: int):
         self.chunks = chunks
-        self.next_offer = first_query + chunks + score_latency(lanes)
+        self.latency = score_latency(lanes)
+        self.depth = score_fifo_depth(lanes)
+        self.next_issue = first_query + 1    # first cycle the next key's first chunk may issue
+        self.last_issue = NEVER              # the last chunk of the latest key
+        self.taken: list[int] = []           # handshake cycles of every score so far
 
-    def row(self, n_keys: int, not_before: int = NEVER) -> list[int]:
-        """Handshake cycles of one row's scores; the first waits for ``not_before``."""
+    def row(self, n_keys: int, not_before: int = NEVER, query: int = NEVER) -> list[int]:
+        """Handshake cycles of one row's scores; the first waits for ``not_before``. ``query``:
+        the row's query handshake, when it may come later than the previous row's last
+        chunk (the unit models assume the next query is always waiting)."""
         times = []
+        self.next_issue = max(self.next_issue, query + 1)
         for j in range(n_keys):
-            t = max(self.next_offer, not_before) if j == 0 else self.next_offer
+            k = len(self.taken)
+            start = self.next_issue
+            if k >= self.depth:
+                start = max(start, self.taken[k - self.depth] + 1)
+            self.last_issue = start + self.chunks - 1
+            self.next_issue = self.last_issue + 1
+            t = self.last_issue + self.latency
+            if self.taken:
+                t = max(t, self.taken[-1] + 1)
+            if j == 0:
+                t = max(t, not_before)
+            self.taken.append(t)
             times.append(t)
-            self.next_offer = t + self.chunks
         return times
 
 

@@ -18,19 +18,19 @@ Timeline (cycle numbers; "at t" = handshake in cycle t; hw/sprint/sprint.py):
   banks: query t loads once query t-2 issued its last chunk); the weighted sum takes values
   from the FIFO one per cycle, query t's once query t-2 left its bank;
 * score stage: one packet per query (keys = survivors); the query is taken once its keys are
-  loaded, the previous row issued its last chunk and the pipeline is not frozen; the pipeline
-  freezes while a row's first score waits for a softmax slot (golden.timing.SoftmaxModel);
+  loaded and the previous row issued its last chunk; a row's first score waits for a softmax
+  slot (golden.timing.SoftmaxModel) in the stage's output FIFO, and the issue waits for room
+  in that FIFO (golden.timing.ScoreModel);
 * weighted sum: a row's first probability once its values are loaded and the previous row's
   last chunk issued, then one every d/L cycles; output ``ws_latency`` after the last chunk.
 """
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 
 from ..axi import AxiReadModel
-from ..timing import SoftmaxModel, score_latency, ws_latency
+from ..timing import NEVER, ScoreModel, SoftmaxModel, ws_latency
 from .config import SprintConfig
 from .model import bookkeeping
 
@@ -57,48 +57,16 @@ class PacketCycles:
         return self.mac_cycles / (self.arrays * self.cycles)
 
 
-class _Freezes:
-    """Cycles in which the score pipeline is frozen (en low), as disjoint sorted intervals."""
-
-    def __init__(self):
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-
-    def add(self, start: int, end: int):
-        if end > start:
-            self.starts.append(start)
-            self.ends.append(end)
-
-    def running(self, c: int) -> int:
-        """First cycle >= c in which the pipeline runs."""
-        i = bisect.bisect_right(self.starts, c) - 1
-        while i >= 0 and i < len(self.starts) and self.starts[i] <= c < self.ends[i]:
-            c = self.ends[i]
-            i += 1
-        return c
-
-    def advance(self, c: int, k: int) -> int:
-        """The k-th (k >= 1) running cycle at or after c."""
-        c = self.running(c)
-        left = k - 1
-        i = bisect.bisect_right(self.starts, c)
-        while i < len(self.starts) and self.starts[i] <= c + left:
-            left -= self.starts[i] - c
-            c = self.running(self.ends[i])
-            i = bisect.bisect_right(self.starts, c)
-        return c + left
-
-
 def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, base: int = 0) -> PacketCycles:
     """Cycles of one packet: ``keep [nq][n]`` the keep masks (golden model), ``latency`` the
     memory's extra cycles per burst, ``base`` the K/V base address."""
     keep = [list(map(bool, row)) for row in keep]
     import torch
     book = bookkeeping(torch.tensor(keep, dtype=torch.bool), cfg)
-    chunks, lat_s = cfg.chunks, score_latency(cfg.lanes)
+    chunks = cfg.chunks
     axi = AxiReadModel(cfg.axi, latency=latency)
     softmax = SoftmaxModel(formats=cfg.formats)
-    freezes = _Freezes()
+    score = ScoreModel(chunks=chunks, lanes=cfg.lanes, first_query=NEVER)
     words = 2 * cfg.row_words
 
     qh, mh, qs, rel, ws_rel, outs = [], [], [], [], [], []
@@ -153,14 +121,9 @@ def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, bas
         loaded = pushes[-1] + 1
         # Score row.
         c = max(loaded, qh[t] + 1, rel[t - 1] + 1 if t else 0)
-        c = freezes.running(c)
         qs.append(c)
-        issue_last = lambda key: freezes.advance(c + 1, (key + 1) * chunks)
-        offer0 = freezes.advance(issue_last(0), lat_s) + 1
-        taken0 = max(offer0, softmax.slot_free(t))
-        freezes.add(offer0, taken0)
-        accepts = [taken0] + [freezes.advance(issue_last(key), lat_s) + 1 for key in range(1, m)]
-        rel.append(issue_last(m - 1))
+        accepts = score.row(m, softmax.slot_free(t), query=c)
+        rel.append(score.last_issue)
         # Weighted sum.
         v_loaded = values[-1] + 1
         row_ready = v_loaded if ws_last_accept is None else max(v_loaded, ws_last_accept + chunks + 1)

@@ -4,9 +4,10 @@ from amaranth import Cat, Module, Mux, Shape, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.timing import product_latency, tree_register_levels
+from golden.timing import product_latency, score_fifo_depth, tree_register_levels
 
 from .bram import RegisteredReadMemory
+from .fifo import HeadRegisterFIFO
 from .layouts import key_layout, query_layout, score_layout
 from .pipeline import adder_tree, counter, delay, load_banks, pipelined_product, register
 
@@ -20,6 +21,8 @@ class Score(wiring.Component):
     rows on ``q``; for each query the stage emits one score per key, in key order, on ``s``.
     The next packet's keys are accepted once the last query row has been issued; with
     ``banks=2`` (a key buffer twice as deep) they load while the current packet is scored.
+    The pipeline never stalls; scores not yet taken wait in an output FIFO, and the issue
+    waits for room in it (golden.timing.ScoreModel).
 
     Members:
         k: ``In(stream.Signature(key_layout))`` keys of a packet (at most N; more set ``overflow``).
@@ -66,10 +69,18 @@ class Score(wiring.Component):
         buf = load_banks(m, self.k, write, depth=n_max, value=key_word, count_out=self.n_keys, banks=self._banks)
         m.d.comb += self.overflow.eq(buf.dropped)
 
-        # Issue: (key j, chunk c) for the current query row, one chunk per cycle. The whole
-        # pipeline stalls as a unit while the output register is full and not taken.
-        en = Signal()
-        m.d.comb += en.eq(~self.s.valid | self.s.ready)
+        # Issue: (key j, chunk c) for the current query row, one chunk per cycle. The pipeline
+        # never stalls: a stall enable (``~s.valid | s.ready``) was the clock enable of its every
+        # register and gated ``q.ready``, and the route from the softmax's ready through it was
+        # the critical path of several units (docs/fpga.md). Instead the scores queue in an
+        # output FIFO, and a chunk issues only while the FIFO has room for its key's score and
+        # every score in flight: ``credits`` counts the keys whose last chunk issued and whose
+        # score has not left on ``s`` (golden.timing.ScoreModel). ``room`` depends on registers
+        # only, never on ``s.ready``.
+        depth = score_fifo_depth(lanes)
+        credits = Signal(range(depth + 1))
+        room = Signal()
+        m.d.comb += room.eq(credits != depth)
         active = Signal()
         key = Signal(range(n_max))
         chunk = counter(chunks, "chunk")
@@ -81,13 +92,14 @@ class Score(wiring.Component):
         last_key = Signal()
         last_chunk = chunk == chunks - 1
         row_end = active & last_key & last_chunk
-        m.d.comb += self.q.ready.eq(buf.ready & en & (~active | (row_end & ~last_row)))
+        m.d.comb += self.q.ready.eq(buf.ready & (~active | (row_end & room & ~last_row)))
         # ``key`` and ``chunk`` return to zero as a row ends and ``last_key`` is the next row's
         # from then on (the same packet's, or, while idle, the work bank's): none of them waits
-        # on the query handshake, which comes late in the cycle (the stall enable).
+        # on the query handshake, which comes late in the cycle.
         with m.If(~active):
             m.d.sync += last_key.eq(buf.count == 1)
-        with m.If(active & en):
+        issue = active & room
+        with m.If(issue):
             with m.If(last_chunk):
                 m.d.sync += chunk.eq(0)
                 with m.If(last_key):
@@ -102,51 +114,57 @@ class Score(wiring.Component):
             m.d.sync += [active.eq(1), query.eq(self.q.payload.data), scale.eq(self.q.payload.scale),
                          last_row.eq(self.q.payload.last)]
 
-        m.d.comb += [read.addr.eq(key + buf.offset), read.en.eq(en)]
-        # Stage B: the key arrives from the buffer; the query chunk travels with it.
+        m.d.comb += [read.addr.eq(key + buf.offset), read.en.eq(1)]
+        # Stage B: the key arrives from the buffer; the query chunk travels with it. From here
+        # on every register loads in every cycle.
         b = {
-            "valid": register(m, en, active, "b_valid"),
-            "chunk": register(m, en, chunk, "b_chunk"),
-            "first": register(m, en, chunk == 0, "b_first"),
-            "emit": register(m, en, last_chunk, "b_emit"),
-            "index": register(m, en, key, "b_index"),
-            "last": register(m, en, last_key, "b_last"),
-            "last_row": register(m, en, last_row, "b_last_row"),
-            "scale": register(m, en, scale, "b_scale"),
-            "query": register(m, en, query.word_select(chunk, chunk_bits), "b_query"),
+            "valid": register(m, None, issue, "b_valid"),
+            "chunk": register(m, None, chunk, "b_chunk"),
+            "first": register(m, None, chunk == 0, "b_first"),
+            "emit": register(m, None, last_chunk, "b_emit"),
+            "index": register(m, None, key, "b_index"),
+            "last": register(m, None, last_key, "b_last"),
+            "last_row": register(m, None, last_row, "b_last_row"),
+            "scale": register(m, None, scale, "b_scale"),
+            "query": register(m, None, query.word_select(chunk, chunk_bits), "b_query"),
         }
         # Stage O: the whole key word is registered straight out of the block RAM (``o_key``, the
         # key buffer's second read register); the chunk is selected between this register and
         # the multipliers' operand registers.
         flags = {name: b[name] for name in ("valid", "chunk", "first", "emit", "index", "last", "last_row", "scale",
                                             "query")}
-        o = {name: register(m, en, value, f"o_{name}") for name, value in flags.items()}
-        o_key = word(keys.registered(en, "o_key"))
+        o = {name: register(m, None, value, f"o_{name}") for name, value in flags.items()}
+        o_key = word(keys.registered(None, "o_key"))
         if self._bias:
             o["bias"] = o_key.bias
         key_chunk = (o_key.data if self._bias else o_key).as_value().word_select(o.pop("chunk"), chunk_bits)
         # The L lane products, pipelined around the DSP blocks; the flags travel alongside.
         lane = lambda v, l: v[l * fmt.data_bits:(l + 1) * fmt.data_bits].as_signed()
-        products = [pipelined_product(m, en, lane(o["query"], l), lane(key_chunk, l), f"product{l}",
+        products = [pipelined_product(m, None, lane(o["query"], l), lane(key_chunk, l), f"product{l}",
                                       platform=platform)
                     for l in range(lanes)]
-        c = delay(m, en, {name: value for name, value in o.items() if name != "query"},
+        c = delay(m, None, {name: value for name, value in o.items() if name != "query"},
                   product_latency(fmt.data_bits, True, fmt.data_bits, True), "c")
-        m.d.comb += self.mac.eq(o["valid"] & en)
+        m.d.comb += self.mac.eq(o["valid"])
         # Adder tree, registered where golden.timing says.
-        partial, t = adder_tree(m, en, products, c, tree_register_levels(lanes), "tree")
-        # Accumulate chunks; the last chunk of a key writes the output register.
+        partial, t = adder_tree(m, None, products, c, tree_register_levels(lanes), "tree")
+        # Accumulate chunks; the last chunk of a key writes its score into the output FIFO. The
+        # FIFO's head is a register, the output register it replaces: an untaken score waits
+        # there, and a score the softmax takes at once leaves in the same cycle as it did when
+        # the pipeline stalled. The credits guarantee room for every write.
         acc = Signal(signed(fmt.score_bits))
         total = Signal(signed(fmt.score_bits))
         m.d.comb += total.eq(Mux(t["first"], 0, acc) + partial)
-        with m.If(en & t["valid"]):
+        with m.If(t["valid"]):
             m.d.sync += acc.eq(total)
-        with m.If(en):
-            m.d.sync += self.s.valid.eq(t["valid"] & t["emit"])
-            with m.If(t["valid"] & t["emit"]):
-                payload = self.s.payload
-                m.d.sync += [payload.score.eq(total), payload.index.eq(t["index"]), payload.scale.eq(t["scale"]),
-                             payload.last.eq(t["last"]), payload.last_row.eq(t["last_row"])]
-                if self._bias:
-                    m.d.sync += payload.bias.eq(t["bias"])
+        score = Signal(self.s.payload.shape())
+        m.d.comb += [score.score.eq(total), score.index.eq(t["index"]), score.scale.eq(t["scale"]),
+                     score.last.eq(t["last"]), score.last_row.eq(t["last_row"])]
+        if self._bias:
+            m.d.comb += score.bias.eq(t["bias"])
+        m.submodules.out_fifo = out_fifo = HeadRegisterFIFO(width=len(score.as_value()), depth=depth)
+        m.d.comb += [out_fifo.w_data.eq(score), out_fifo.w_en.eq(t["valid"] & t["emit"]),
+                     self.s.valid.eq(out_fifo.r_rdy), self.s.payload.eq(out_fifo.r_data),
+                     out_fifo.r_en.eq(self.s.ready)]
+        m.d.sync += credits.eq(credits + (issue & last_chunk) - (self.s.valid & self.s.ready))
         return m

@@ -87,8 +87,9 @@ class Softmax(wiring.Component):
         w_slot = Signal(range(slots))
         w_pos = Signal(range(cfg.max_tokens))
         # ``s.ready`` is "a row is open or a slot is free" (``started - read != slots``), made of
-        # registers and one gate so that the score stage's stall-as-unit enable
-        # (``~s.valid | s.ready``) waits on no arithmetic and no route from the reader's counter
+        # registers and one gate so that what it drives in the score stage (its output FIFO's
+        # read; until the stage stopped stalling, the stall enable ``~s.valid | s.ready`` of its
+        # every register) waits on no arithmetic and no route from the reader's counter
         # (docs/fpga.md). A row is never started while all slots are in use, so
         # ``started - read <= slots`` always and all slots are in use exactly when
         # ``started - (read as it was a cycle ago) == slots`` and the reader did not finish a
