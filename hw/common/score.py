@@ -157,13 +157,13 @@ class Score(wiring.Component):
         m.d.comb += total.eq(Mux(t["first"], 0, acc) + partial)
         with m.If(t["valid"]):
             m.d.sync += acc.eq(total)
-        score = Signal(self.s.payload.shape())
-        m.d.comb += [score.score.eq(total), score.index.eq(t["index"]), score.scale.eq(t["scale"]),
-                     score.last.eq(t["last"]), score.last_row.eq(t["last_row"])]
+        result = Signal(self.s.payload.shape(), name="result")
+        m.d.comb += [result.score.eq(total), result.index.eq(t["index"]), result.scale.eq(t["scale"]),
+                     result.last.eq(t["last"]), result.last_row.eq(t["last_row"])]
         if self._bias:
-            m.d.comb += score.bias.eq(t["bias"])
-        m.submodules.out_fifo = out_fifo = HeadRegisterFIFO(width=len(score.as_value()), depth=depth)
-        m.d.comb += [out_fifo.w_data.eq(score), out_fifo.w_en.eq(t["valid"] & t["emit"]),
+            m.d.comb += result.bias.eq(t["bias"])
+        m.submodules.out_fifo = out_fifo = HeadRegisterFIFO(width=len(result.as_value()), depth=depth)
+        m.d.comb += [out_fifo.w_data.eq(result), out_fifo.w_en.eq(t["valid"] & t["emit"]),
                      self.s.valid.eq(out_fifo.r_rdy), self.s.payload.eq(out_fifo.r_data),
                      out_fifo.r_en.eq(self.s.ready)]
         m.d.sync += credits.eq(credits + (issue & last_chunk) - (self.s.valid & self.s.ready))
