@@ -240,15 +240,17 @@ class SprintEngine(AttentionUnit):
         rest_in = Signal(n_max)
         rest_out = Signal(n_max)
         resident = Signal()
-        cur = Signal(n_max)
-        prev = Signal(n_max)
-        prev_valid = Signal()
         last_query = Signal()
-        # buffered[j]: key j's pair is in its slot (j mod slots). Kept as a bitmap, so the
-        # reuse decision is an AND with the survivor bit, not a read of the slot's tag and a
-        # compare. A slot holds one key at a time: a fetch clears the bits of every key that
-        # shares the survivor's slot, so no per-slot tag is needed to know whom it evicts.
-        buffered = Signal(n_max)
+        # reusable[j]: key j's pair may serve the query whose mask comes next. Policy ``all``:
+        # the pair is in its slot (j mod slots). Policy ``previous``: also, the query walked
+        # last kept key j; the bits are cleared as a mask is taken and set as the walker passes
+        # each survivor, so they need no copy of the previous mask and no AND with it in front
+        # of the next mask's residency compare (that path limited the engine). Kept as a
+        # bitmap, so the reuse decision is an AND with the survivor bit, not a read of the
+        # slot's tag and a compare. A slot holds one key at a time: a fetch clears the bits of
+        # every key that shares the survivor's slot, so no per-slot tag is needed to know whom
+        # it evicts.
+        reusable = Signal(n_max)
         # The survivor's slot, one-hot: an OR of the one-hot survivor's bits congruent mod
         # slots (with a slot per key, ``lowest`` itself). Both the keys sharing the slot and
         # the slot's number come from it.
@@ -260,21 +262,22 @@ class SprintEngine(AttentionUnit):
         perf_reused = Signal(COUNTER_BITS, name="perf_reused")
 
         with m.If(handshake(self.cmd)):
-            m.d.sync += [buffered.eq(0), prev_valid.eq(0)]
+            m.d.sync += reusable.eq(0)
 
         # Which of a query's survivors are resident is fixed when its mask arrives: in the
         # buffer (and, policy ``previous``, kept by the previous query), and no earlier survivor
         # shares the slot (that one is not resident, since the slot holds this key, so its
         # fetch evicts this key before the walker gets here).
         keep = macro.mask.payload.keep
-        reusable = buffered if cfg.reuse == "all" else Mux(prev_valid, buffered & prev, 0)
         earlier_same_slot = Cat(*(Cat(*(keep[i] for i in range(k - slots, -1, -slots))).any()
                                   for k in range(n_max)))
         resident_set = keep & reusable & ~earlier_same_slot
         first = LowestSurvivor(keep, nonempty_groups(keep))
         m.d.comb += macro.mask.ready.eq(~walking)
         with m.If(handshake(macro.mask)):
-            m.d.sync += [walking.eq(1), cur.eq(keep), last_query.eq(macro.mask.payload.last),
+            if cfg.reuse == "previous":
+                m.d.sync += reusable.eq(0)
+            m.d.sync += [walking.eq(1), last_query.eq(macro.mask.payload.last),
                          lowest.eq(first.bit), rest.eq(first.rest), rest_nonempty.eq(first.rest_nonempty),
                          resident.eq(first.is_in(keep & reusable, keep & ~reusable)),
                          rest_in.eq(first.rest & resident_set), rest_out.eq(first.rest & ~resident_set)]
@@ -304,10 +307,10 @@ class SprintEngine(AttentionUnit):
             m.d.sync += [lowest.eq(following.bit), rest.eq(following.rest), rest_nonempty.eq(following.rest_nonempty),
                          rest_in.eq(rest_in & ~following.bit), rest_out.eq(rest_out & ~following.bit),
                          resident.eq(following.is_in(rest_in, rest_out))]
-            with m.If(~resident):
-                m.d.sync += buffered.eq(buffered & ~same_slot | lowest)
+            # A fetch evicts the slot's key; either way the survivor's pair is now buffered.
+            m.d.sync += reusable.eq(Mux(resident, reusable, reusable & ~same_slot) | lowest)
             with m.If(~rest_nonempty.any()):
-                m.d.sync += [walking.eq(0), prev.eq(cur), prev_valid.eq(1)]
+                m.d.sync += walking.eq(0)
                 with m.If(last_query):
                     m.d.comb += packet_done.eq(1)
         # The fetch/reuse counts follow the steps a cycle late, and a packet's counts are
