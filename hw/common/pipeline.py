@@ -169,8 +169,16 @@ def round_half_up(value, shift):
 
 def saturate(value, lo, hi):
     """``clamp(value, lo, hi)`` (after :func:`round_half_up`, in a stage of its own where timing
-    matters: one carry chain, then two comparisons)."""
+    matters). When ``[lo, hi]`` is the range of a narrower signed integer, as the output format's
+    is, the clamp checks whether ``value``'s bits above that width all equal its sign: LUTs
+    only. Two comparisons with the constants were two carry chains in series with the output
+    register's multiplexer (the weighted sum's critical path in dense)."""
     value = Value.cast(value)
+    bits = hi.bit_length() + 1 if hi >= 0 else 0
+    if value.shape().signed and bits and lo == -(1 << (bits - 1)) and hi == (1 << (bits - 1)) - 1 \
+            and len(value) > bits:
+        sign, upper = value[-1], value[bits - 1:-1]
+        return Mux(~sign & upper.any(), hi, Mux(sign & ~upper.all(), lo, value))
     return Mux(value > hi, hi, Mux(value < lo, lo, value))
 
 

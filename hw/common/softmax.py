@@ -117,11 +117,21 @@ class Softmax(wiring.Component):
         if self._bias:
             scaled = scaled + w2["bias"]
         w3 = {k: register(m, None, v, f"w3_{k}") for k, v in w2.items() if k != "bias"}
-        w3["y"] = register(m, None, scaled[:fmt.y_bits].as_signed(), "w3_y")
+        y_next = scaled[:fmt.y_bits].as_signed()
+        w3["y"] = register(m, None, y_next, "w3_y")
+        w3_first = register(m, None, w2["pos"] == 0, "w3_first")
         run_max = Signal(signed(fmt.y_bits))
-        row_top = Mux((w3["pos"] == 0) | (w3["y"] > run_max), w3["y"], run_max)
-        # The buffer write is registered once more (w4): w3's y then drives the running maximum's
-        # compare only, placed beside run_max, and w4's registers sit by the block RAM. The
+        # ``w3_y > run_max`` is a register (``w3_above``), compared a cycle ahead: the y entering
+        # w3 against both values run_max can take next (w3's y, if it takes it, or its own).
+        # Compared in the same cycle, the loop run_max -> 30-bit compare -> multiplexer ->
+        # run_max was the critical path of dense and reuse (docs/fpga.md).
+        w3_above = Signal()
+        takes_y = w3_first | w3_above
+        m.d.sync += w3_above.eq(Mux(w3["valid"] & takes_y, y_next > w3["y"], y_next > run_max))
+        row_top = Mux(takes_y, w3["y"], run_max)
+        # The buffer write is registered once more (w4): w3's y then drives the running maximum
+        # only (its compare and multiplexer), placed beside run_max, and w4's registers sit by
+        # the block RAM. The
         # exp pass reads a row's first word two cycles after ``written`` moves at the earliest,
         # a cycle after its last word is written.
         w4 = {"addr": address(w3["slot"], w3["pos"]), "y": w3["y"], "index": w3["index"], "valid": w3["valid"]}
