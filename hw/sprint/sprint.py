@@ -52,7 +52,8 @@ def groups(mask):
 
 class LowestSurvivor:
     """The lowest set bit of ``mask``, given which of its groups are nonempty (``nonempty``,
-    one bit per group: registers in the walker, so the pick over groups waits on no wide OR).
+    one bit per group: in the walker's step they are registers, so the pick over groups waits
+    on no wide OR; for a new mask they are its groups' ORs).
 
     Members (values): ``lead`` the lowest nonempty group (one-hot, a list), ``bit`` the lowest
     set bit (one-hot), ``rest`` the mask without it, ``rest_nonempty`` the rest's group flags.
