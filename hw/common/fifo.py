@@ -1,10 +1,12 @@
 """Synchronous FIFOs for the units' internal queues."""
 
 from amaranth import Elaboratable, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
 from amaranth.lib.fifo import FIFOInterface, SyncFIFO
 from amaranth.lib.memory import Memory
 
-__all__ = ["HeadRegisterFIFO", "CreditFIFO", "FlagRegisterFIFO"]
+__all__ = ["HeadRegisterFIFO", "CreditFIFO", "FlagRegisterFIFO", "Credits"]
 
 
 def _ring(m, fifo, level, do_write, do_read):
@@ -139,4 +141,38 @@ class FlagRegisterFIFO(Elaboratable, FIFOInterface):
         # read and a write together keep the level). Empty likewise.
         m.d.sync += [w_rdy.eq(~(~do_read & (~w_rdy | (do_write & (level == self.depth - 1))))),
                      r_rdy.eq(~(~do_write & (~r_rdy | (do_read & (level == 1)))))]
+        return m
+
+
+class Credits(wiring.Component):
+    """The credits of a writer into a FIFO of ``depth`` entries: the count of entries issued
+    toward it (into a pipeline that ends in the FIFO, or into the FIFO itself) and not yet taken
+    from it. While ``room`` is high the FIFO has an entry for one more issue and for every entry
+    in flight, so the pipeline never stalls and the writer never checks ``w_rdy``
+    (:class:`CreditFIFO`). ``room`` comes from the count's register alone, never from the
+    reader's ready.
+
+    Members:
+        issue: ``In(1)`` one entry issued in this cycle (the writer issues only while ``room``).
+        take: ``In(1)`` one entry taken from the FIFO in this cycle.
+        room: ``Out(1)`` fewer than ``depth`` entries in flight.
+        count: ``Out(range(depth + 1))`` the entries in flight (a register).
+    """
+
+    def __init__(self, *, depth: int):
+        if depth < 1:
+            self._MustUse__silence = True   # never elaborated: no "created but never used" warning
+            raise ValueError(f"Credits depth={depth} must be at least 1.")
+        self._depth = depth
+        super().__init__({"issue": In(1), "take": In(1), "room": Out(1), "count": Out(range(depth + 1))})
+
+    @property
+    def depth(self) -> int:
+        """The FIFO's entries, the most that may be in flight."""
+        return self._depth
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.sync += self.count.eq(self.count + self.issue - self.take)
+        m.d.comb += self.room.eq(self.count != self.depth)
         return m

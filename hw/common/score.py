@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 from golden.timing import product_latency, score_fifo_depth, tree_register_levels
 
 from .bram import RegisteredReadMemory
-from .fifo import HeadRegisterFIFO
+from .fifo import Credits, HeadRegisterFIFO
 from .layouts import key_layout, query_layout, score_layout
 from .pipeline import adder_tree, counter, delay, load_banks, pipelined_product, register
 
@@ -78,9 +78,8 @@ class Score(wiring.Component):
         # score has not left on ``s`` (golden.timing.ScoreModel). ``room`` depends on registers
         # only, never on ``s.ready``.
         depth = score_fifo_depth(lanes)
-        credits = Signal(range(depth + 1))
-        room = Signal()
-        m.d.comb += room.eq(credits != depth)
+        m.submodules.credits = credits = Credits(depth=depth)
+        room = credits.room
         active = Signal()
         key = Signal(range(n_max))
         chunk = counter(chunks, "chunk")
@@ -166,5 +165,5 @@ class Score(wiring.Component):
         m.d.comb += [out_fifo.w_data.eq(result), out_fifo.w_en.eq(t["valid"] & t["emit"]),
                      self.s.valid.eq(out_fifo.r_rdy), self.s.payload.eq(out_fifo.r_data),
                      out_fifo.r_en.eq(self.s.ready)]
-        m.d.sync += credits.eq(credits + (issue & last_chunk) - (self.s.valid & self.s.ready))
+        m.d.comb += [credits.issue.eq(issue & last_chunk), credits.take.eq(self.s.valid & self.s.ready)]
         return m

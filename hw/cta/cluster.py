@@ -13,7 +13,7 @@ from golden.numerics import log2_lut
 from golden.timing import hasher_latency
 
 from ..common import Hasher
-from ..common.fifo import CreditFIFO
+from ..common.fifo import CreditFIFO, Credits
 from ..common.pipeline import replicated_register, tournament
 
 __all__ = ["Clusterer", "cluster_input_layout", "centroid_layout"]
@@ -377,10 +377,10 @@ class Clusterer(wiring.Component):
         m.submodules.out_fifo = out_fifo = CreditFIFO(width=len(self.o.payload.as_value()), depth=fifo_depth)
         m.d.comb += [self.o.valid.eq(out_fifo.r_rdy), self.o.payload.eq(out_fifo.r_data),
                      out_fifo.r_en.eq(self.o.ready)]
-        credits = Signal(range(fifo_depth + 1))
+        m.submodules.credits = credits = Credits(depth=fifo_depth)
         emitting = state == EMIT
-        issue = issuing & (credits < fifo_depth)
-        m.d.sync += credits.eq(credits + issue - (self.o.valid & self.o.ready))
+        issue = issuing & credits.room
+        m.d.comb += [credits.issue.eq(issue), credits.take.eq(self.o.valid & self.o.ready)]
         with m.If(issue):
             m.d.sync += e.eq(e + 1)
             with m.If(e == self.clusters - 1):

@@ -8,7 +8,7 @@ from golden.reuse.cycles import MAP_READ_LATENCY
 
 from ..common import prob_layout
 from ..common.bram import RegisteredReadMemory
-from ..common.fifo import CreditFIFO
+from ..common.fifo import CreditFIFO, Credits
 from ..common.pipeline import counter, register
 
 __all__ = ["MapBuffer"]
@@ -131,7 +131,7 @@ class MapBuffer(wiring.Component):
         # keep one word per cycle flowing: the weighted sum never waits for a word it could take.
         m.submodules.r_fifo = r_fifo = CreditFIFO(width=Shape.cast(prob_layout(cfg)).width, depth=READ_FIFO)
         m.d.comb += [self.r.valid.eq(r_fifo.r_rdy), self.r.payload.eq(r_fifo.r_data), r_fifo.r_en.eq(self.r.ready)]
-        credits = Signal(range(READ_FIFO + 1), init=READ_FIFO)
+        m.submodules.credits = credits = Credits(depth=READ_FIFO)
         r_head = Signal(range(heads))
         r_pos = Signal(range(max(region, 2)))
         r_keys = Signal(range(n_max + 1))
@@ -142,8 +142,8 @@ class MapBuffer(wiring.Component):
         # the compares no longer sit between the counters and the issue (framing, counters, end).
         last_col, last_row = Signal(), Signal()
         issue = Signal()
-        m.d.comb += issue.eq(self.loading & (credits != 0))
-        m.d.sync += credits.eq(credits - issue + (self.r.valid & self.r.ready))
+        m.d.comb += [issue.eq(self.loading & credits.room),
+                     credits.issue.eq(issue), credits.take.eq(self.r.valid & self.r.ready)]
         # ``load`` sets ``loading`` and nothing else: it is decided late in its cycle (the reuse
         # unit's head selects the length check), and it would otherwise reset the read counters
         # and load the map's shape across the die. The counters return to zero as a load ends

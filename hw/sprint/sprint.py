@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from ..common import (AttentionUnit, PerfCounters, Score, Softmax, WeightedSum, output_layout, query_layout,
                       token_layout)
 from ..common.axi import AxiReader, AxiReadSignature
-from ..common.fifo import FlagRegisterFIFO, HeadRegisterFIFO
+from ..common.fifo import Credits, FlagRegisterFIFO, HeadRegisterFIFO
 from ..common.perf import COUNTER_BITS
 from ..common.pipeline import register
 from .reram_macro import ReramMacro, macro_signature
@@ -293,8 +293,9 @@ class SprintEngine(AttentionUnit):
                      for b in range(len(slot)) if slots > 1 << b]
         entry = data.View(order_layout, order.w_data)
         m.d.comb += [entry.slot.eq(slot), entry.fetch.eq(~resident), entry.last.eq(~rest_nonempty.any())]
-        credits = Signal(range(PAIR_FIFO + 1))  # fetches issued and not yet taken from the landing FIFO
-        can_fetch = credits != PAIR_FIFO
+        # Fetches issued and not yet taken from the landing FIFO.
+        m.submodules.credits = credits = Credits(depth=PAIR_FIFO)
+        can_fetch = credits.room
         m.d.comb += [reader.cmd.valid.eq(walking & order.w_rdy & ~resident & can_fetch),
                      reader.cmd.payload.addr.eq(base + j * cfg.pair_stride),
                      reader.cmd.payload.beats.eq(words)]
@@ -388,10 +389,7 @@ class SprintEngine(AttentionUnit):
                      weighted_sum.v.valid.eq(vfifo.r_rdy), vfifo.r_en.eq(weighted_sum.v.ready)]
         m.d.comb += [order.r_en.eq(push), pairs.r_en.eq(push & head.fetch),
                      bw.addr.eq(head.slot), bw.data.eq(pairs.r_data), bw.en.eq(push & head.fetch)]
-        with m.If(step & ~resident & ~(push & head.fetch)):
-            m.d.sync += credits.eq(credits + 1)
-        with m.Elif(~(step & ~resident) & push & head.fetch):
-            m.d.sync += credits.eq(credits - 1)
+        m.d.comb += [credits.issue.eq(step & ~resident), credits.take.eq(push & head.fetch)]
 
         # --- Stages and output ----------------------------------------------------------------
         wiring.connect(m, score.s, softmax.s)

@@ -9,7 +9,7 @@ from amaranth import Module
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.sim import Simulator
 
-from hw.common.fifo import CreditFIFO, FlagRegisterFIFO, HeadRegisterFIFO
+from hw.common.fifo import CreditFIFO, Credits, FlagRegisterFIFO, HeadRegisterFIFO
 
 PORTS = ("w_rdy", "r_rdy", "w_level", "r_level")
 
@@ -129,3 +129,56 @@ def test_flag_register_fifo_matches_sync_fifo_every_cycle(depth, seed):
 def test_flag_register_fifo_rejects_depth_below_one():
     with pytest.raises(ValueError, match="depth=0"):
         FlagRegisterFIFO(width=8, depth=0)
+
+
+@pytest.mark.parametrize("depth, latency", [(1, 0), (3, 2), (6, 5)])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_credits_keep_a_pipeline_into_a_fifo_from_overflowing(depth, latency, seed):
+    """A writer issues while ``room``; each issue reaches a SyncFIFO of ``depth`` entries
+    ``latency`` cycles later (a pipeline that never stalls), and a random reader takes entries.
+    On every cycle the count is the entries in the pipeline and the FIFO together, ``room`` is
+    ``count != depth``, and no entry arrives at a full FIFO; the run must have filled the FIFO
+    (credits that were too few would never let it fill)."""
+    m = Module()
+    m.submodules.credits = credits = Credits(depth=depth)
+    m.submodules.fifo = fifo = SyncFIFO(width=8, depth=depth)
+    rng = random.Random(seed)
+    fulls = [0]
+
+    async def bench(ctx):
+        in_flight = []   # cycles at which issued entries reach the FIFO
+        for cycle in range(1500):
+            where = f"seed {seed} depth {depth} latency {latency} cycle {cycle}"
+            w_rate, r_rate = [(0.9, 0.2), (0.2, 0.9), (0.7, 0.7)][cycle // 100 % 3]
+            arriving = bool(in_flight) and in_flight[0] == cycle
+            if arriving:
+                in_flight.pop(0)
+                assert ctx.get(fifo.w_rdy), f"{where}: an entry arrived at a full FIFO"
+            taken = rng.random() < r_rate and ctx.get(fifo.r_rdy)
+            count = ctx.get(credits.count)
+            assert count == len(in_flight) + arriving + ctx.get(fifo.r_level), f"{where}: count"
+            assert ctx.get(credits.room) == (count != depth), f"{where}: room"
+            issue = rng.random() < w_rate and ctx.get(credits.room)
+            if issue:
+                if latency == 0:
+                    arriving = True
+                    assert ctx.get(fifo.w_rdy), f"{where}: an entry arrived at a full FIFO"
+                else:
+                    in_flight.append(cycle + latency)
+            ctx.set(fifo.w_en, arriving)
+            ctx.set(fifo.r_en, taken)
+            ctx.set(credits.issue, issue)
+            ctx.set(credits.take, taken)
+            fulls[0] += not ctx.get(fifo.w_rdy)
+            await ctx.tick()
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert fulls[0] > 50, f"seed {seed}: the FIFO was full on {fulls[0]} cycles"
+
+
+def test_credits_reject_depth_below_one():
+    with pytest.raises(ValueError, match="depth=0"):
+        Credits(depth=0)
