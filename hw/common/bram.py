@@ -65,11 +65,14 @@ class RegisteredReadMemory:
 
     Members:
         write: ``addr``, ``data``, ``en`` to drive (an Amaranth write port in the generic form).
+            With ``write_registered`` they are registered before the memory: a write takes effect
+            a cycle later (readable by a read two cycles after it is driven, not one), and the
+            memory's write enable, address and data come from registers placed beside it.
         read: ``addr``, ``en`` to drive (the read stage's address and enable).
         ecp5: whether the memory is DP16KD instances.
     """
 
-    def __init__(self, m, *, width, depth, name, platform=None):
+    def __init__(self, m, *, width, depth, name, platform=None, write_registered=False):
         self._m, self._width, self._depth, self._name = m, width, depth, name
         self._registered = False
         self.ecp5 = dsp_target(platform) == "ecp5" and depth <= DP16KD_MODES[-1][1]
@@ -81,6 +84,13 @@ class RegisteredReadMemory:
         else:
             self.write = _Port(f"{name}_w", depth, width)
             self.read = _Port(f"{name}_r", depth)
+        # The memory's own write port; with ``write_registered`` the user drives registers in
+        # front of it instead.
+        self._write_port = self.write
+        if write_registered:
+            self.write = _Port(f"{name}_wq", depth, width)
+            m.d.sync += [self._write_port.addr.eq(self.write.addr), self._write_port.data.eq(self.write.data),
+                         self._write_port.en.eq(self.write.en)]
 
     def registered(self, en, name):
         """The read data registered on ``en`` (``None``: every cycle) in a register named
@@ -108,11 +118,11 @@ class RegisteredReadMemory:
         # Whole-word writes: in the 36-bit mode the write enable is the four byte enables, with
         # CEA and WEA high (as Yosys maps PDPW16KD), so port A's output register, which holds the
         # low half of the read word there, is not gated by the write.
-        byte_enables = [self.write.en] * 4 if wide else [Const(1)] * 2 if block_width == 18 else []
+        byte_enables = [self._write_port.en] * 4 if wide else [Const(1)] * 2 if block_width == 18 else []
         for b, lo in enumerate(range(0, width, block_width)):
             bits = min(block_width, width - lo)
-            ports = address("ADA", self.write.addr, byte_enables) | address("ADB", self.read.addr, [])
-            din = [self.write.data[lo + i] if i < bits else Const(0) for i in range(36 if wide else 18)]
+            ports = address("ADA", self._write_port.addr, byte_enables) | address("ADB", self.read.addr, [])
+            din = [self._write_port.data[lo + i] if i < bits else Const(0) for i in range(36 if wide else 18)]
             ports |= {f"i_DIA{i}": din[i] for i in range(18)}
             ports |= {f"i_DIB{i}": din[18 + i] if wide else Const(0) for i in range(18)}
             if wide:
@@ -129,8 +139,8 @@ class RegisteredReadMemory:
                 p_RESETMODE="SYNC", p_ASYNC_RESET_RELEASE="SYNC",
                 p_CSDECODE_A="0b000", p_CSDECODE_B="0b000",
                 p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL", p_GSR="DISABLED",
-                i_CLKA=ClockSignal("sync"), i_CEA=Const(1) if wide else self.write.en,
-                i_WEA=Const(1) if wide else self.write.en,
+                i_CLKA=ClockSignal("sync"), i_CEA=Const(1) if wide else self._write_port.en,
+                i_WEA=Const(1) if wide else self._write_port.en,
                 i_OCEA=oce if wide else Const(1), i_RSTA=ResetSignal("sync") if wide else Const(0),
                 i_CLKB=ClockSignal("sync"), i_CEB=self.read.en, i_OCEB=oce, i_WEB=Const(0),
                 i_RSTB=ResetSignal("sync"),

@@ -57,7 +57,7 @@ class WeightedSum(wiring.Component):
 
         # The value buffer's read is registered once more (``o_value``): on the ECP5 in its block
         # RAMs' output registers.
-        values = RegisteredReadMemory(m, width=cfg.head_dim * fmt.data_bits, depth=n_max * self._banks,
+        values = RegisteredReadMemory(m, width=cfg.head_dim * fmt.data_bits, depth=n_max * self._banks, write_registered=True,
                                       name="values", platform=platform)
         write, read = values.write, values.read
 

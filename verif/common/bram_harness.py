@@ -15,11 +15,13 @@ __all__ = ["BankCase", "BankPair"]
 
 @dataclass(frozen=True)
 class BankCase:
-    """A memory shape. Members: ``width``, ``depth``; ``block_width`` (the DP16KD
-    configuration it maps to), ``key``."""
+    """A memory shape. Members: ``width``, ``depth``, ``write_registered`` (the write port's
+    signals registered in front of the memory, as the weighted sum's value buffer has them);
+    ``block_width`` (the DP16KD configuration it maps to), ``key``."""
 
     width: int
     depth: int
+    write_registered: bool = False
 
     @property
     def block_width(self) -> int:
@@ -27,7 +29,7 @@ class BankCase:
 
     @property
     def key(self) -> str:
-        return f"{self.width}x{self.depth}"
+        return f"{self.width}x{self.depth}" + ("_wreg" if self.write_registered else "")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -57,7 +59,7 @@ class BankPair(Elaboratable):
         for out, target in ((self.generic, None), (self.ecp5, ECP5)):
             name = "generic" if target is None else "ecp5"
             bank = RegisteredReadMemory(m, width=self.case.width, depth=self.case.depth, name=f"{name}_mem",
-                                        platform=target)
+                                        platform=target, write_registered=self.case.write_registered)
             assert bank.ecp5 == (target is not None), "the ECP5 side must be DP16KD instances"
             m.d.comb += [bank.write.addr.eq(self.w_addr), bank.write.data.eq(self.w_data),
                          bank.write.en.eq(self.w_en), bank.read.addr.eq(self.r_addr), bank.read.en.eq(self.r_en),
