@@ -233,6 +233,10 @@ class Clusterer(wiring.Component):
         window = list(range(1, D + 1))     # s: the token s stages ahead, decided s cycles earlier
         same = {s: _reg(m, fwd_dist[s] == 0, f"same{s}") for s in window}
         below_t = {s: _reg(m, fwd_dist[s] < best_d, f"below{s}") for s in window}
+        # No hash equal to this token's in the table or in flight (~hit_t & ~fwd_hit), as one
+        # register: with ``~full`` it opens a cluster, so it enables every table register's load,
+        # and the OR over the window no longer sits in front of that enable.
+        unseen = _reg(m, (best_d != 0) & ~Cat(*[fwd_dist[s] == 0 for s in window]).any(), "unseen")
         beats = {}
         for s in window:
             for r in window:
@@ -264,7 +268,7 @@ class Clusterer(wiring.Component):
         m.d.comb += nearest.eq(_or([Mux(wins[s], hist_c[s], 0) for s in window] + [Mux(any_win, 0, idx_t)]))
         new = Signal()
         cid = Signal(cid_bits)
-        m.d.comb += [new.eq(~hit_t & ~fwd_hit & ~full),
+        m.d.comb += [new.eq(unseen & ~full),
                      cid.eq(Mux(hit_t, idx_t, Mux(fwd_hit, fwd_cid, Mux(~full, n_open, nearest))))]
         decided = tok["cv"]
         m.d.sync += [hist_n[1].eq(decided & new), hist_c[1].eq(cid)]
