@@ -2,9 +2,9 @@
 
 from amaranth import Elaboratable, Module, Mux, Signal
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 from amaranth.lib.fifo import FIFOInterface, SyncFIFO
 from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
 
 __all__ = ["HeadRegisterFIFO", "CreditFIFO", "FlagRegisterFIFO", "Credits"]
 

@@ -56,9 +56,13 @@ class WeightedSum(wiring.Component):
         m = Module()
 
         # The value buffer's read is registered once more (``o_value``): on the ECP5 in its block
-        # RAMs' output registers.
-        values = RegisteredReadMemory(m, width=cfg.head_dim * fmt.data_bits, depth=n_max * self._banks, write_registered=True,
-                                      name="values", platform=platform)
+        # RAMs' output registers. Its writes are registered too, so the block RAMs' write enable
+        # is a register beside them, not the ``v`` handshake (reuse's critical path crossed the die
+        # there). A bank's first read is addressed two cycles after its last value's handshake
+        # (the bank is full a cycle after it, ``p`` is taken then, and ``index`` is registered),
+        # so the write landing a cycle later is still in time.
+        values = RegisteredReadMemory(m, width=cfg.head_dim * fmt.data_bits, depth=n_max * self._banks,
+                                      name="values", platform=platform, write_registered=True)
         write, read = values.write, values.read
 
         # Load: one value token per beat.
