@@ -6,6 +6,8 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from golden.sprint.cycles import LAST_FIFO, ORDER_FIFO, PAIR_FIFO, QUERY_FIFO
+
 from ..common import (AttentionUnit, PerfCounters, Score, Softmax, WeightedSum, output_layout, query_layout,
                       token_layout)
 from ..common.axi import AxiReader, AxiReadSignature
@@ -15,12 +17,6 @@ from ..common.pipeline import register
 from .reram_macro import ReramMacro, macro_signature
 
 __all__ = ["Sprint", "SprintEngine", "command_layout"]
-
-#: Entries of the FIFOs between the stages of the engine.
-QUERY_FIFO = 4
-ORDER_FIFO = 8
-PAIR_FIFO = 4
-LAST_FIFO = 16
 
 
 #: Bits per group of the walker's survivor masks: the lowest survivor is searched by a
