@@ -121,13 +121,18 @@ class Softmax(wiring.Component):
         w3["y"] = register(m, None, y_next, "w3_y")
         w3_first = register(m, None, w2["pos"] == 0, "w3_first")
         run_max = Signal(signed(fmt.y_bits))
-        # ``w3_y > run_max`` is a register (``w3_above``), compared a cycle ahead: the y entering
-        # w3 against both values run_max can take next (w3's y, if it takes it, or its own).
-        # Compared in the same cycle, the loop run_max -> 30-bit compare -> multiplexer ->
-        # run_max was the critical path of dense and reuse (docs/fpga.md).
-        w3_above = Signal()
+        # ``w3_y > run_max`` (``w3_above``) is compared a cycle ahead: the y entering w3 against
+        # both values run_max can take next (w3's y, if it takes it, or its own), each compare
+        # into a register of its own, and which of the two applies (``chose_y``) too, so
+        # ``w3_above`` is one LUT of registers. Compared in the same cycle, the loop run_max ->
+        # 30-bit compare -> multiplexer -> run_max was the critical path of dense and reuse;
+        # with the selection in front of one register, the product register -> compare ->
+        # multiplexer path was the critical path of memo and reuse (docs/fpga.md).
+        above_y, above_max, chose_y = Signal(name="above_y"), Signal(name="above_max"), Signal(name="chose_y")
+        w3_above = Mux(chose_y, above_y, above_max)
         takes_y = w3_first | w3_above
-        m.d.sync += w3_above.eq(Mux(w3["valid"] & takes_y, y_next > w3["y"], y_next > run_max))
+        m.d.sync += [above_y.eq(y_next > w3["y"]), above_max.eq(y_next > run_max),
+                     chose_y.eq(w3["valid"] & takes_y)]
         row_top = Mux(takes_y, w3["y"], run_max)
         # The buffer write is registered once more (w4): w3's y then drives the running maximum
         # only (its compare and multiplexer), placed beside run_max, and w4's registers sit by
