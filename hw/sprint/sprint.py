@@ -52,19 +52,47 @@ class LowestSurvivor:
     on no wide OR; for a new mask they are its groups' ORs).
 
     Members (values): ``lead`` the lowest nonempty group (one-hot, a list), ``bit`` the lowest
-    set bit (one-hot), ``rest`` the mask without it, ``rest_nonempty`` the rest's group flags.
+    set bit (one-hot), ``rest`` the mask without it, ``rest_nonempty`` the rest's group flags;
+    :meth:`index` the lowest set bit's number.
     """
 
     def __init__(self, mask, nonempty):
         parts = groups(mask)
         self.lead = [nonempty[g] & ~nonempty[:g].any() if g else nonempty[0] for g in range(len(parts))]
+        self._lowest = []   # per group: its own lowest set bit (one-hot), whether or not it leads
         bits, rest, rest_nonempty = [], [], []
         for g, part in enumerate(parts):
             below = without_lowest(part)
+            self._lowest.append(part & ~below)
             bits.append(Mux(self.lead[g], part & ~below, 0))
             rest.append(Mux(self.lead[g], part & below, part))
             rest_nonempty.append(nonempty[g] & ~(self.lead[g] & ~(part & below).any()))
         self.bit, self.rest, self.rest_nonempty = Cat(*bits), Cat(*rest), Cat(*rest_nonempty)
+
+    def index(self, m, name):
+        """The number of ``bit`` (0 for an empty mask), a Signal ``name`` of ``m``: each group's
+        lowest bit encoded within the group (ORs of WALK_GROUP / 2 bits), the lead group's
+        taken by an AND-OR over the groups, beside the lead group's number. Encoding the
+        128-bit one-hot ``bit`` instead (an OR over half of N per index bit) puts ``lead``'s
+        selection in front of N-wide OR trees."""
+        n = sum(len(low) for low in self._lowest)
+        index = Signal(range(max(n, 2)), name=name)
+        lead = Signal(len(self.lead), name=f"{name}_lead")
+        m.d.comb += lead.eq(Cat(*self.lead))
+        within = []
+        for g, low in enumerate(self._lowest):
+            bits_g = Signal(range(max(len(low), 2)), name=f"{name}_in{g}")
+            m.d.comb += [bits_g[b].eq(Cat(*(low[k] for k in range(len(low)) if k >> b & 1)).any())
+                         for b in range(len(bits_g)) if len(low) > 1 << b]
+            within.append(bits_g)
+        low_bits = (WALK_GROUP - 1).bit_length()
+        for b in range(len(index)):
+            if b < low_bits:
+                terms = [lead[g] & within[g][b] for g in range(len(within)) if len(self._lowest[g]) > 1 << b]
+            else:
+                terms = [lead[g] for g in range(len(within)) if g >> (b - low_bits) & 1]
+            m.d.comb += index[b].eq(Cat(*terms).any() if terms else 0)
+        return index
 
     def is_in(self, inside, outside):
         """1 when this lowest bit (of ``inside | outside``, disjoint) is in ``inside``: one
@@ -232,6 +260,7 @@ class SprintEngine(AttentionUnit):
         # groups' nonempty flags, also registers: one decrement across all N keys was the
         # engine's critical path (a 128-bit carry chain, 8.3 ns).
         lowest = Signal(n_max)
+        j = Signal(range(max(n_max, 2)), name="j")   # lowest's number (below)
         rest = Signal(n_max)
         rest_nonempty = Signal(len(groups(rest)))  # per group of ``rest``: a survivor is left in it
         rest_in = Signal(n_max)
@@ -270,23 +299,29 @@ class SprintEngine(AttentionUnit):
                                   for k in range(n_max)))
         resident_set = keep & reusable & ~earlier_same_slot
         first = LowestSurvivor(keep, nonempty_groups(keep))
+        first_j = first.index(m, "first_j")
         m.d.comb += macro.mask.ready.eq(~walking)
         with m.If(handshake(macro.mask)):
             if cfg.reuse == "previous":
                 m.d.sync += reusable.eq(0)
-            m.d.sync += [walking.eq(1), last_query.eq(macro.mask.payload.last),
+            m.d.sync += [walking.eq(1), last_query.eq(macro.mask.payload.last), j.eq(first_j),
                          lowest.eq(first.bit), rest.eq(first.rest), rest_nonempty.eq(first.rest_nonempty),
                          resident.eq(first.is_in(keep & reusable, keep & ~reusable)),
                          rest_in.eq(first.rest & resident_set), rest_out.eq(first.rest & ~resident_set)]
 
-        # j: the survivor's index, and slot: j mod slots, an OR tree per bit of the one-hot
-        # ``lowest`` and ``slot_hot`` (a chain of N priority muxes was the engine's critical path).
-        j = Signal(range(max(n_max, 2)))
-        m.d.comb += [j[b].eq(Cat(*(lowest[i] for i in range(n_max) if i >> b & 1)).any())
-                     for b in range(len(j)) if n_max > 1 << b]
+        # j: the survivor's index, a register loaded beside ``lowest`` (:meth:`LowestSurvivor.index`):
+        # encoded from the one-hot ``lowest`` by an OR tree over N / 2 bits per index bit, it was
+        # in front of the K/V buffer's read address, the AXI command's address and the order
+        # entry, the engine's critical paths. slot: j mod slots, j's low bits when slots is a
+        # power of two (a slot per key at the default), else an OR tree per bit of ``slot_hot``.
         slot = Signal(range(max(slots, 2)))
-        m.d.comb += [slot[b].eq(Cat(*(slot_hot[s] for s in range(slots) if s >> b & 1)).any())
-                     for b in range(len(slot)) if slots > 1 << b]
+        if slots == 1:
+            pass
+        elif slots & (slots - 1) == 0:
+            m.d.comb += slot.eq(j[:len(slot)])
+        else:
+            m.d.comb += [slot[b].eq(Cat(*(slot_hot[s] for s in range(slots) if s >> b & 1)).any())
+                         for b in range(len(slot)) if slots > 1 << b]
         entry = data.View(order_layout, order.w_data)
         m.d.comb += [entry.slot.eq(slot), entry.fetch.eq(~resident), entry.last.eq(~rest_nonempty.any())]
         # Fetches issued and not yet taken from the landing FIFO.
@@ -297,12 +332,14 @@ class SprintEngine(AttentionUnit):
                      reader.cmd.payload.beats.eq(words)]
         step = Signal()
         following = LowestSurvivor(rest, rest_nonempty)
+        following_j = following.index(m, "following_j")
         m.d.comb += step.eq(walking & order.w_rdy & (resident | (can_fetch & reader.cmd.ready)))
         m.d.comb += order.w_en.eq(step)
         with m.If(step):
             # rest_in and rest_out lie within rest, so clearing rest's lowest bit in them too
             # leaves them the rest's survivors by residency.
             m.d.sync += [lowest.eq(following.bit), rest.eq(following.rest), rest_nonempty.eq(following.rest_nonempty),
+                         j.eq(following_j),
                          rest_in.eq(rest_in & ~following.bit), rest_out.eq(rest_out & ~following.bit),
                          resident.eq(following.is_in(rest_in, rest_out))]
             # A fetch evicts the slot's key; either way the survivor's pair is now buffered.

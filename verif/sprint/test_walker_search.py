@@ -1,5 +1,5 @@
 """The SPRINT walker's searches (``without_lowest``, ``lowest_is_in`` and the grouped
-``LowestSurvivor`` built from them) against Python integers in Amaranth's simulator, at widths up to and beyond the default N = 128: the RTL
+``LowestSurvivor`` built from them, with its survivor's number) against Python integers in Amaranth's simulator, at widths up to and beyond the default N = 128: the RTL
 testbenches' fast configs have N <= 16, and the default config runs only in ``make sim``."""
 
 import random
@@ -43,6 +43,7 @@ def test_walker_searches_match_integers(n):
     bit, rest, rest_nonempty, grouped_is_in = Signal(n), Signal(n), Signal(len(survivor.lead)), Signal()
     m.d.comb += [bit.eq(survivor.bit), rest.eq(survivor.rest), rest_nonempty.eq(survivor.rest_nonempty),
                  grouped_is_in.eq(survivor.is_in(inside, outside))]
+    index = survivor.index(m, "index")
 
     async def bench(ctx):
         for value in masks(rng, n):
@@ -55,6 +56,7 @@ def test_walker_searches_match_integers(n):
             assert ctx.get(is_in) == reference_lowest_is_in(value & split, value & ~split), where
             lowest = value & -value
             assert ctx.get(bit) == lowest, where
+            assert ctx.get(index) == max(lowest.bit_length() - 1, 0), f"{where}: index"
             assert ctx.get(rest) == value & ~lowest, where
             groups = range(0, n, WALK_GROUP)
             assert ctx.get(rest_nonempty) == sum(1 << g for g, i in enumerate(groups)
