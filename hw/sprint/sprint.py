@@ -309,14 +309,15 @@ class SprintEngine(AttentionUnit):
                          resident.eq(first.is_in(keep & reusable, keep & ~reusable)),
                          rest_in.eq(first.rest & resident_set), rest_out.eq(first.rest & ~resident_set)]
 
-        # j: the survivor's index, a register loaded beside ``lowest`` (:meth:`LowestSurvivor.index`):
-        # encoded from the one-hot ``lowest`` by an OR tree over N / 2 bits per index bit, it was
+        # j: the survivor's index, a register loaded beside ``lowest`` (:meth:`LowestSurvivor.index`).
+        # Encoded from the one-hot ``lowest`` by an OR tree over N / 2 bits per index bit, it sat
         # in front of the K/V buffer's read address, the AXI command's address and the order
-        # entry, the engine's critical paths. slot: j mod slots, j's low bits when slots is a
-        # power of two (a slot per key at the default), else an OR tree per bit of ``slot_hot``.
+        # entry: the engine's critical paths. slot: j mod slots; j's low bits when slots is a
+        # power of two (a slot per key at the default), else an OR tree per bit of ``slot_hot``
+        # (the ``noisy`` test config has 12 slots, ``small`` 8 of 16 keys).
         slot = Signal(range(max(slots, 2)))
         if slots == 1:
-            pass
+            pass    # one slot: slot 0
         elif slots & (slots - 1) == 0:
             m.d.comb += slot.eq(j[:len(slot)])
         else:

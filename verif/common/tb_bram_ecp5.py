@@ -33,7 +33,7 @@ async def equal_every_cycle(dut):
         await RisingEdge(dut.clk)
     dut.rst.value = 0
     written, seen = [], set()
-    landing = []   # (address, enable) of the writes that reach the memory in this cycle
+    landing = []   # (address, enable): this cycle's write and, when registered, the last cycle's, which lands now
     for cycle in range(CYCLES):
         await RisingEdge(dut.clk)
         w_addr = r.randrange(case.depth)
