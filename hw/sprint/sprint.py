@@ -63,8 +63,9 @@ class LowestSurvivor:
         bits, rest, rest_nonempty = [], [], []
         for g, part in enumerate(parts):
             below = without_lowest(part)
-            self._lowest.append(part & ~below)
-            bits.append(Mux(self.lead[g], part & ~below, 0))
+            low = part & ~below
+            self._lowest.append(low)
+            bits.append(Mux(self.lead[g], low, 0))
             rest.append(Mux(self.lead[g], part & below, part))
             rest_nonempty.append(nonempty[g] & ~(self.lead[g] & ~(part & below).any()))
         self.bit, self.rest, self.rest_nonempty = Cat(*bits), Cat(*rest), Cat(*rest_nonempty)
