@@ -1,6 +1,6 @@
 """Small pipeline-building helpers shared by the stages."""
 
-from amaranth import Array, Mux, Signal, Value
+from amaranth import Array, Mux, Signal, Value, signed
 
 from golden.timing import DSP_INPUT_REGISTERS, DSP_OUTPUT_REGISTERS, operand_limbs, product_latency
 
@@ -151,6 +151,25 @@ def _sum_partials(m, ens, terms, shape, name):
     product = Signal(shape, name=name)  # the sum's true value fits a * b's shape
     m.d.comb += product.eq(terms[0])
     return product
+
+
+def sum_exceeds(m, a, b, x, width, name):
+    """``a + b > x`` for signed ``a``, ``b``, ``x`` of at most ``width`` bits, with one carry
+    chain instead of two (an adder, then a comparator): ``a + b > x`` exactly when
+    ``a + b + ~x >= 0`` (``~x = -x - 1``), and that three-input sum is a carry-save stage (one
+    LUT level: the bitwise sum and the majority) and one adder whose sign is the answer. Three
+    terms of ``width`` bits sum within ``width + 2`` bits, so no wrap changes the sign."""
+    w = width + 2
+    terms = []
+    for k, v in (("a", Value.cast(a)), ("b", Value.cast(b)), ("nx", ~Value.cast(x))):
+        assert v.shape().signed and v.shape().width <= width, (k, v.shape())
+        t = Signal(signed(w), name=f"{name}_{k}")   # sign-extended
+        m.d.comb += t.eq(v)
+        terms.append(t)
+    p, q, r = terms
+    total = Signal(signed(w), name=f"{name}_sum")
+    m.d.comb += total.eq((p ^ q ^ r) + (((p & q) | (p & r) | (q & r)) << 1))
+    return ~total[w - 1]
 
 
 def delay(m, en, values: dict, stages: int, name: str) -> dict:

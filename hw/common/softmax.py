@@ -10,7 +10,7 @@ from golden.timing import SOFTMAX_SLOTS, product_latency
 
 from .bram import RegisteredReadMemory
 from .layouts import prob_layout, score_layout
-from .pipeline import delay, pipelined_product, register, wire
+from .pipeline import delay, pipelined_product, register, sum_exceeds, wire
 from .streams import SkidBuffer
 
 __all__ = ["Softmax"]
@@ -131,7 +131,18 @@ class Softmax(wiring.Component):
         above_y, above_max, chose_y = Signal(name="above_y"), Signal(name="above_max"), Signal(name="chose_y")
         w3_above = Mux(chose_y, above_y, above_max)
         takes_y = w3_first | w3_above
-        m.d.sync += [above_y.eq(y_next > w3["y"]), above_max.eq(y_next > run_max),
+        if self._bias:
+            # y_next is a sum (the bias add): compared as one three-input sum, with one carry
+            # chain instead of the add's and the compare's (cta's critical path).
+            # (|product >> y_shift| < 2^(y_bits - 2): golden.numerics, so its low y_bits hold it.)
+            shifted = (product >> fmt.y_shift)[:fmt.y_bits].as_signed()
+
+            def y_next_exceeds(x, name):
+                return sum_exceeds(m, shifted, w2["bias"], x, fmt.y_bits, name)
+        else:
+            def y_next_exceeds(x, name):
+                return y_next > x
+        m.d.sync += [above_y.eq(y_next_exceeds(w3["y"], "above_y")), above_max.eq(y_next_exceeds(run_max, "above_max")),
                      chose_y.eq(w3["valid"] & takes_y)]
         row_top = Mux(takes_y, w3["y"], run_max)
         # The buffer write is registered once more (w4): w3's y then drives the running maximum
