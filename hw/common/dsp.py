@@ -4,9 +4,13 @@ By default a product is Amaranth's ``*`` between registers, which any synthesis 
 Verilog that ``make verilog`` writes is portable). Yosys's ``synth_ecp5`` maps that ``*`` to a
 MULT18X18D but leaves the operand and product registers in the fabric (it absorbs none into
 the DSP block), so every product pays a route into the DSP and a route out of it in one cycle.
-With the ECP5 target each partial product is a MULT18X18D instance whose own input, pipeline
-and output registers are the ones the generic product has, cycle for cycle: the same latency,
-the same stage enables (CE0, CE1, CE2) and the same synchronous reset to 0.
+With the ECP5 target each partial product is a MULT18X18D instance whose own input and pipeline
+registers are the generic product's operand and product registers, and the output register is
+a fabric register behind it, cycle for cycle: the same latency, the same stage enables (CE0, CE1,
+then the fabric register's) and the same synchronous reset to 0. The output register is not the
+DSP's own: from inside the block, its clock-to-out and the route from the DSP column to the
+adder tree that sums the products sat in one cycle with the tree's first adders (memo's and
+reuse's critical path); a fabric register splits that route from the adders (docs/fpga.md).
 
 The target travels as the elaboration platform: any object with ``attnforge_dsp = "ecp5"``
 (for example :data:`ECP5`, or an Amaranth ``LatticeECP5Platform`` subclass with that
@@ -49,10 +53,11 @@ def dsp_target(platform) -> str:
 
 
 def ecp5_mult18x18d(m, ens, x, y, name):
-    """``x * y`` (each fitting 18 signed bits) in one MULT18X18D with its operand (CE0),
-    pipeline (CE1) and output (CE2) registers: the product ``ens`` cycles later, as the
-    generic operand register -> product register -> output register. ``ens`` holds the three
-    stage enables (``None``: every cycle). Returns the product, shaped as ``x * y``."""
+    """``x * y`` (each fitting 18 signed bits) in one MULT18X18D with its operand (CE0) and
+    pipeline (CE1) registers, and the output register in the fabric: the product ``ens``
+    cycles later, as the generic operand register -> product register -> output register.
+    ``ens`` holds the three stage enables (``None``: every cycle). Returns the product (the
+    output register), shaped as ``x * y``."""
     assert DSP_INPUT_REGISTERS == 1 and DSP_OUTPUT_REGISTERS == 1, "the MULT18X18D has one register of each"
     shape = (x * y).shape()
     assert x.shape().width <= DSP_OPERAND_BITS and y.shape().width <= DSP_OPERAND_BITS and shape.width <= 36
@@ -74,11 +79,12 @@ def ecp5_mult18x18d(m, ens, x, y, name):
         p_REG_INPUTA_CLK="CLK0", p_REG_INPUTA_CE="CE0", p_REG_INPUTA_RST="RST0",
         p_REG_INPUTB_CLK="CLK0", p_REG_INPUTB_CE="CE0", p_REG_INPUTB_RST="RST0",
         p_REG_PIPELINE_CLK="CLK0", p_REG_PIPELINE_CE="CE1", p_REG_PIPELINE_RST="RST0",
-        p_REG_OUTPUT_CLK="CLK0", p_REG_OUTPUT_CE="CE2", p_REG_OUTPUT_RST="RST0",
+        p_REG_OUTPUT_CLK="NONE",
         p_GSR="DISABLED", p_RESETMODE="SYNC",
         i_SIGNEDA=Const(1), i_SIGNEDB=Const(1), i_SOURCEA=Const(0), i_SOURCEB=Const(0),
-        i_CLK0=ClockSignal("sync"), i_CE0=ce[0], i_CE1=ce[1], i_CE2=ce[2], i_RST0=ResetSignal("sync"),
+        i_CLK0=ClockSignal("sync"), i_CE0=ce[0], i_CE1=ce[1], i_RST0=ResetSignal("sync"),
         **ports)
     product = Signal(shape, name=f"{name}_product")
-    m.d.comb += product.eq(p[:shape.width])
+    with m.If(ce[2]):
+        m.d.sync += product.eq(p[:shape.width])
     return product

@@ -1,5 +1,5 @@
 // Behavioural model of the Lattice ECP5 MULT18X18D, for simulation only: the subset that
-// hw/common/dsp.py instantiates (18 x 18 multiply, A/B operand, pipeline and output registers
+// hw/common/dsp.py instantiates (18 x 18 multiply, A/B operand, pipeline and optional output registers
 // on CLK0, each with its own clock enable and a synchronous reset to 0). Written from Lattice's
 // sysDSP usage guide (TN1267), not from a vendor model; other configurations stop the simulation.
 // verif/common/test_dsp_ecp5.py runs it against the generic pipelined product.
@@ -275,8 +275,8 @@ module MULT18X18D #(
     endfunction
     initial begin
         if (REG_INPUTA_CLK != "CLK0" || REG_INPUTB_CLK != "CLK0" || REG_PIPELINE_CLK != "CLK0"
-                || REG_OUTPUT_CLK != "CLK0" || RESETMODE != "SYNC" || MULT_BYPASS != "DISABLED")
-            $fatal(1, "MULT18X18D model: only A/B, pipeline and output registers on CLK0, synchronous reset");
+                || (REG_OUTPUT_CLK != "CLK0" && REG_OUTPUT_CLK != "NONE") || RESETMODE != "SYNC" || MULT_BYPASS != "DISABLED")
+            $fatal(1, "MULT18X18D model: only A/B, pipeline and (optional) output registers on CLK0, synchronous reset");
     end
     reg [17:0] a_r, b_r;
     reg [35:0] pipe_r, out_r;
@@ -290,7 +290,7 @@ module MULT18X18D #(
         if (rst[index(REG_PIPELINE_RST)]) pipe_r <= 0; else if (ce[index(REG_PIPELINE_CE)]) pipe_r <= product[35:0];
         if (rst[index(REG_OUTPUT_RST)]) out_r <= 0; else if (ce[index(REG_OUTPUT_CE)]) out_r <= pipe_r;
     end
-    assign {P35, P34, P33, P32, P31, P30, P29, P28, P27, P26, P25, P24, P23, P22, P21, P20, P19, P18, P17, P16, P15, P14, P13, P12, P11, P10, P9, P8, P7, P6, P5, P4, P3, P2, P1, P0} = out_r;
+    assign {P35, P34, P33, P32, P31, P30, P29, P28, P27, P26, P25, P24, P23, P22, P21, P20, P19, P18, P17, P16, P15, P14, P13, P12, P11, P10, P9, P8, P7, P6, P5, P4, P3, P2, P1, P0} = REG_OUTPUT_CLK == "NONE" ? pipe_r : out_r;
     assign {SROA17, SROA16, SROA15, SROA14, SROA13, SROA12, SROA11, SROA10, SROA9, SROA8, SROA7, SROA6, SROA5, SROA4, SROA3, SROA2, SROA1, SROA0} = 18'b0;
     assign {SROB17, SROB16, SROB15, SROB14, SROB13, SROB12, SROB11, SROB10, SROB9, SROB8, SROB7, SROB6, SROB5, SROB4, SROB3, SROB2, SROB1, SROB0} = 18'b0;
     assign {ROA17, ROA16, ROA15, ROA14, ROA13, ROA12, ROA11, ROA10, ROA9, ROA8, ROA7, ROA6, ROA5, ROA4, ROA3, ROA2, ROA1, ROA0} = 18'b0;
