@@ -69,16 +69,15 @@ class RegisteredReadMemory:
             a cycle later (readable by a read two cycles after it is driven, not one), and the
             memory's write enable, address and data come from registers placed beside it.
         read: ``addr``, ``en`` to drive (the read stage's address and enable).
-        attrs: the generic ``Memory``'s attributes (for example a RAM style for other tools).
         ecp5: whether the memory is DP16KD instances.
     """
 
-    def __init__(self, m, *, width, depth, name, platform=None, write_registered=False, attrs=None):
+    def __init__(self, m, *, width, depth, name, platform=None, write_registered=False):
         self._m, self._width, self._depth, self._name = m, width, depth, name
         self._registered = False
         self.ecp5 = dsp_target(platform) == "ecp5" and depth <= DP16KD_MODES[-1][1]
         if not self.ecp5:
-            m.submodules[name] = memory = Memory(shape=width, depth=depth, init=[], attrs=attrs)
+            m.submodules[name] = memory = Memory(shape=width, depth=depth, init=[])
             # Created in one tuple assignment: the ports' signals keep the names Amaranth gives
             # unnamed ports, so the generic Verilog stays as it was.
             self.write, self.read = memory.write_port(), memory.read_port()

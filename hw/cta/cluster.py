@@ -1,6 +1,6 @@
 """CTA token clustering unit: hash, cluster table, centroid sums and counts, rounded division."""
 
-from amaranth import Array, Cat, Const, Module, Mux, Shape, Signal, Value, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -13,7 +13,6 @@ from golden.numerics import log2_lut
 from golden.timing import hasher_latency
 
 from ..common import Hasher
-from ..common.bram import RegisteredReadMemory
 from ..common.fifo import CreditFIFO, Credits
 from ..common.pipeline import replicated_register, tournament
 
@@ -147,8 +146,8 @@ class Clusterer(wiring.Component):
         scale_bits = fmt.scale_bits if self._scale else 0
         vec_width = d * w * (2 if values else 1) + scale_bits
         buf_depth = 1 << clog2(hasher_latency(cfg.lanes) + D + 6)
-        vbuf = RegisteredReadMemory(m, width=vec_width, depth=buf_depth, name="vbuf", platform=platform, attrs=BLOCK_RAM)
-        buf_wr, buf_rd = vbuf.write, vbuf.read
+        m.submodules.vbuf = vbuf = Memory(shape=unsigned(vec_width), depth=buf_depth, init=[], attrs=BLOCK_RAM)
+        buf_wr, buf_rd = vbuf.write_port(), vbuf.read_port()
         buf_in, buf_out = Signal(range(buf_depth)), Signal(range(buf_depth))
         buf_level = Signal(range(buf_depth + 1))
         # Room for a token, as a register set from the level a cycle earlier with one entry of
@@ -300,18 +299,12 @@ class Clusterer(wiring.Component):
 
         # --- Sums: A (D+1) read issued, B (D+2) read data registered, C (D+3) add and write. ---
         row = data.StructLayout({"sum": data.ArrayLayout(unsigned(s_bits), d), "count": unsigned(n_bits)})
-        # The read data is registered once (in the block RAMs' output registers on the ECP5),
-        # for both readers: the add in C and the emit pipeline's second stage.
-        sums = RegisteredReadMemory(m, width=Shape.cast(row).width, depth=c_max, name="sums", platform=platform,
-                                    attrs=BLOCK_RAM)
-        s_wr, s_rd = sums.write, sums.read
-        sums_q = row(sums.registered(None, "c_row"))
+        m.submodules.sums = sums = Memory(shape=row, depth=c_max, init=[], attrs=BLOCK_RAM)
+        s_wr, s_rd = sums.write_port(), sums.read_port()
         if values:
             vrow = data.ArrayLayout(unsigned(s_bits), d)
-            vsums = RegisteredReadMemory(m, width=Shape.cast(vrow).width, depth=c_max, name="vsums",
-                                         platform=platform, attrs=BLOCK_RAM)
-            v_wr, v_rd = vsums.write, vsums.read
-            vsums_q = vrow(vsums.registered(None, "c_vrow"))
+            m.submodules.vsums = vsums = Memory(shape=vrow, depth=c_max, init=[], attrs=BLOCK_RAM)
+            v_wr, v_rd = vsums.write_port(), vsums.read_port()
         m.submodules.map = cmap = Memory(shape=unsigned(cid_bits), depth=n_max, init=[])
         map_wr, map_rd = cmap.write_port(), cmap.read_port(domain="comb")
         m.d.comb += [map_rd.addr.eq(self.map_addr), self.map_data.eq(map_rd.data)]
@@ -354,8 +347,8 @@ class Clusterer(wiring.Component):
         with m.If(a["pv"]):
             m.d.sync += buf_out.eq(buf_out + 1)
         m.d.sync += buf_level.eq(buf_level + took - a["pv"])
-        vec = vbuf.registered(None, "c_vec")
-        q_row = sums_q
+        vec = _reg(m, buf_rd.data, "c_vec", unsigned(vec_width))
+        q_row = _reg(m, s_rd.data, "c_row", row)
         if self._scale:
             scale = Signal(scale_bits)
             first_c = Signal(init=1)   # the token in C is its packet's first
@@ -380,7 +373,7 @@ class Clusterer(wiring.Component):
                      w2_v.eq(w1_v), w2_cid.eq(w1_cid), w2_row.eq(w1_row)]
         if values:
             w1_vrow, w2_vrow = Signal(vrow), Signal(vrow)
-            q_vrow = vsums_q
+            q_vrow = _reg(m, v_rd.data, "c_vrow", vrow)
             vbase = Signal(vrow)
             sel = selects("vsums")
             m.d.comb += [vbase[t].eq(forwarded(sel, t, w1_vrow[t], w2_vrow[t], q_vrow[t])) for t in range(d)]
@@ -421,11 +414,11 @@ class Clusterer(wiring.Component):
         v1 = stage_reg(issue, "e1_v", unsigned(1))
         l1 = stage_reg(e == self.clusters - 1, "e1_last", unsigned(1))
         v2, l2 = stage_reg(v1, "e2_v", unsigned(1)), stage_reg(l1, "e2_last", unsigned(1))
-        r2 = sums_q
+        r2 = stage_reg(s_rd.data, "e2_row", row)
         n2 = r2.count
         lanes = [r2.sum[t] for t in range(d)]
         if values:
-            vr2 = vsums_q
+            vr2 = stage_reg(v_rd.data, "e2_vrow", vrow)
             lanes += [vr2[t] for t in range(d)]
         y_bits = (n_max * (1 << w) - 1).bit_length()
         v, l = stage_reg(v2, "e3_v", unsigned(1)), stage_reg(l2, "e3_last", unsigned(1))
