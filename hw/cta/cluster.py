@@ -223,71 +223,53 @@ class Clusterer(wiring.Component):
 
         best_d, best_i = tournament(leaves, lambda a, b: b[0] < a[0], register_levels)
         assert stage == D - 1, (stage, D)
-        window = list(range(1, D + 1))     # s: the token s stages ahead, decided s cycles earlier
-        rest = window[1:]                  # all but the token decided in the previous cycle
-
-        def pairwise(dist):   # among the tokens in flight: same hash as this token; s beats r
-            same = {s: dist[s] == 0 for s in window}
-            # s beats r: nearer, or as near and opened earlier (older: larger s)
-            beats = {(s, r): dist[s] < dist[r] if r > s else dist[s] <= dist[r]
-                     for s in window for r in window if r != s}
-            return same, beats
-
-        # The in-flight distances travel beside the tree. Their comparisons among themselves do
-        # not need the tree, so they are made a stage before the compare stage where the tree is
-        # deep enough, and arrive there as registers.
-        early = D - 1 > n_dist
-        for s in fwd_dist:
-            for t in range(n_dist, D - 2 if early else D - 1):
+        for s in fwd_dist:     # keep the in-flight distances aligned with the tree
+            for t in range(n_dist, D - 1):
                 fwd_dist[s] = _reg(m, fwd_dist[s], f"fwd{s}_p{t + 1}")
-        same, beats = pairwise(fwd_dist)
-        if early:
-            same = {s: _reg(m, v, f"same{s}") for s, v in same.items()}
-            beats = {k: _reg(m, v, f"beats{k[0]}_{k[1]}") for k, v in beats.items()}
-            fwd_dist = {s: _reg(m, v, f"fwd{s}_p{D - 1}") for s, v in fwd_dist.items()}
 
-        # Compare stage (D - 1). The decide stage's choice depends on the decision made in the
-        # cycle before it (the previous token may have opened a cluster nearer than all others),
-        # a loop that has to close in one cycle. Everything else is known here, a cycle early:
-        # the decisions 2..D cycles before the decide stage are hist[1..D-1] now.
-        hist_n = {s: Signal(name=f"hist{s}_new") for s in window}    # decided s cycles ago: opened a cluster
-        hist_c = {s: Signal(cid_bits, name=f"hist{s}_cid") for s in window}   # and which one
+        # Compare stage (D - 1): the tree's best against the tokens in flight, and those among themselves.
+        hit_t = _reg(m, best_d == 0, "hit_t")
+        idx_t = _reg(m, best_i, "idx_t")
+        window = list(range(1, D + 1))     # s: the token s stages ahead, decided s cycles earlier
+        same = {s: _reg(m, fwd_dist[s] == 0, f"same{s}") for s in window}
+        below_t = {s: _reg(m, fwd_dist[s] < best_d, f"below{s}") for s in window}
+        # No hash equal to this token's in the table or in flight (~hit_t & ~fwd_hit), as one
+        # register: with ``~full`` it opens a cluster, so it enables every table register's load,
+        # and the OR over the window no longer sits in front of that enable.
+        unseen = _reg(m, (best_d != 0) & ~Cat(*[fwd_dist[s] == 0 for s in window]).any(), "unseen")
+        beats = {}
+        for s in window:
+            for r in window:
+                if r != s:   # s beats r: nearer, or as near and opened earlier (older: larger s)
+                    cmp = fwd_dist[s] < fwd_dist[r] if r > s else fwd_dist[s] <= fwd_dist[r]
+                    beats[s, r] = _reg(m, cmp, f"beats{s}_{r}")
+
+        # Decide stage (D). hist[s]: the decision made s cycles ago (opened a cluster, which one).
+        hist_n = {s: Signal(name=f"hist{s}_new") for s in window}
+        hist_c = {s: Signal(cid_bits, name=f"hist{s}_cid") for s in window}
         for s in window[1:]:
             m.d.sync += [hist_n[s].eq(hist_n[s - 1]), hist_c[s].eq(hist_c[s - 1])]
-        opened_next = {s: hist_n[s - 1] for s in rest}               # hist_n[s] in the decide stage
-        cid_next = {s: hist_c[s - 1] for s in rest}
-        below = {s: fwd_dist[s] < best_d for s in window}           # nearer than the table's best
-        idx_t = _reg(m, best_i, "idx_t")
-        # Known without the previous decision: a hit in the table, else a token 2..D ahead with
-        # the same hash (all such tokens share one cluster).
-        hit_now = best_d == 0
-        known = _reg(m, hit_now | _any([same[s] for s in rest]), "known")
-        known_cid = _reg(m, Mux(hit_now, best_i, _or([Mux(same[s], cid_next[s], 0) for s in rest])), "known_cid")
-        same1 = _reg(m, same[1], "same1")
-        # No hash equal to this token's in the table or in flight, as one register: with
-        # ``~full`` it opens a cluster, so it enables every table register's load.
-        unseen = _reg(m, ~hit_now & ~_any([same[s] for s in window]), "unseen")
-        # Nearest rule among the clusters opened 2..D cycles before the decide stage: the one that
-        # beats all others (at most one does), whether it is nearer than the table's best, and
-        # whether it beats the token decided just before (if that one opens a cluster too).
-        lead = {s: opened_next[s] & _all([~opened_next[r] | beats[s, r] for r in rest if r != s]) for s in rest}
-        rest_cid = _reg(m, _or([Mux(lead[s], cid_next[s], 0) for s in rest]), "rest_cid")
-        rest_below = _reg(m, _any([lead[s] & below[s] for s in rest]), "rest_below")
-        rest_beats1 = _reg(m, _any([lead[s] & beats[s, 1] for s in rest]), "rest_beats1")
-        # The previous token's cluster, if it opens one, is the nearest when it beats all the others.
-        one_nearest = _reg(m, below[1] & _all([~opened_next[r] | beats[1, r] for r in rest]), "one_nearest")
-
-        # Decide stage (D): the previous decision (hist[1]) closes the choice.
         tok = stages[D]
-        opened1 = hist_n[1]
-        one_wins = opened1 & one_nearest
-        rest_wins = rest_below & (~opened1 | rest_beats1)
+        fwd_hit = Signal()
+        fwd_cid = Signal(cid_bits)
+        m.d.comb += [fwd_hit.eq(Cat(*[same[s] for s in window]).any()),
+                     fwd_cid.eq(_or([Mux(same[s], hist_c[s], 0) for s in window]))]   # all equal
+        opened = hist_n
+        wins = {}
+        for s in window:
+            ok = opened[s] & below_t[s]
+            for r in window:
+                if r != s:
+                    ok = ok & (~opened[r] | beats[s, r])
+            wins[s] = Signal(name=f"wins{s}")
+            m.d.comb += wins[s].eq(ok)
         nearest = Signal(cid_bits)
-        m.d.comb += nearest.eq(Mux(one_wins, hist_c[1], Mux(rest_wins, rest_cid, idx_t)))
+        any_win = Cat(*[wins[s] for s in window]).any()
+        m.d.comb += nearest.eq(_or([Mux(wins[s], hist_c[s], 0) for s in window] + [Mux(any_win, 0, idx_t)]))
         new = Signal()
         cid = Signal(cid_bits)
         m.d.comb += [new.eq(unseen & ~full),
-                     cid.eq(Mux(known, known_cid, Mux(same1, hist_c[1], Mux(~full, n_open, nearest))))]
+                     cid.eq(Mux(hit_t, idx_t, Mux(fwd_hit, fwd_cid, Mux(~full, n_open, nearest))))]
         decided = tok["cv"]
         m.d.sync += [hist_n[1].eq(decided & new), hist_c[1].eq(cid)]
         with m.If(decided & new):
@@ -486,17 +468,7 @@ class Clusterer(wiring.Component):
         return m
 
 
-def _any(bits):
-    return Cat(*bits).any() if bits else Const(0)
-
-
-def _all(bits):
-    return Cat(*bits).all() if bits else Const(1)
-
-
 def _or(values):
-    if not values:
-        return Const(0)
     result = values[0]
     for v in values[1:]:
         result = result | v
