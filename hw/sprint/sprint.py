@@ -11,7 +11,7 @@ from golden.sprint.cycles import LAST_FIFO, ORDER_FIFO, PAIR_FIFO, QUERY_FIFO
 from ..common import (AttentionUnit, PerfCounters, Score, Softmax, WeightedSum, output_layout, query_layout,
                       token_layout)
 from ..common.axi import AxiReader, AxiReadSignature
-from ..common.fifo import Credits, FlagRegisterFIFO, HeadRegisterFIFO
+from ..common.fifo import CreditFIFO, Credits, FlagRegisterFIFO, HeadRegisterFIFO
 from ..common.perf import COUNTER_BITS
 from ..common.pipeline import register
 from .reram_macro import ReramMacro, macro_signature
@@ -233,15 +233,22 @@ class SprintEngine(AttentionUnit):
         # Their room flags are registers: the query handshake writes both FIFOs, and with
         # SyncFIFO's level compares in front of it the loop level -> ``q.ready`` -> level was
         # the engine's critical path.
+        # The LAST FIFO (each query's ``last``, for its output beat) sits by the output, across the
+        # die from the query handshake: its room is a credit counter by the input (``Credits``:
+        # queries taken and outputs not yet sent, the FIFO's level), and the write is registered,
+        # so the handshake drives only local registers. An entry lands a cycle later; its output
+        # leaves dozens of cycles after that (macro, walker, the three stages).
         m.submodules.qfifo = qfifo = FlagRegisterFIFO(width=len(self.q.payload.as_value()), depth=QUERY_FIFO)
-        m.submodules.lastfifo = lastfifo = FlagRegisterFIFO(width=1, depth=LAST_FIFO)
-        room = qfifo.w_rdy & lastfifo.w_rdy & running & keys_loaded & ~queries_in
+        m.submodules.lastfifo = lastfifo = CreditFIFO(width=1, depth=LAST_FIFO)
+        m.submodules.last_credits = last_credits = Credits(depth=LAST_FIFO)
+        room = qfifo.w_rdy & last_credits.room & running & keys_loaded & ~queries_in
         m.d.comb += [
             macro.q.payload.data.eq(self.q.payload.data), macro.q.payload.last.eq(self.q.payload.last),
             macro.q.valid.eq(self.q.valid & room), self.q.ready.eq(macro.q.ready & room),
             qfifo.w_data.eq(self.q.payload.as_value()), qfifo.w_en.eq(handshake(self.q)),
-            lastfifo.w_data.eq(self.q.payload.last), lastfifo.w_en.eq(handshake(self.q)),
+            last_credits.issue.eq(handshake(self.q)), last_credits.take.eq(handshake(self.o)),
         ]
+        m.d.sync += [lastfifo.w_data.eq(self.q.payload.last), lastfifo.w_en.eq(handshake(self.q))]
         queued = data.View(query_layout(cfg), qfifo.r_data)
         m.d.comb += [score.q.payload.data.eq(queued.data), score.q.payload.scale.eq(queued.scale),
                      score.q.payload.last.eq(1), score.q.valid.eq(qfifo.r_rdy), qfifo.r_en.eq(score.q.ready)]
