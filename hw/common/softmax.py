@@ -142,7 +142,8 @@ class Softmax(wiring.Component):
         else:
             def y_next_exceeds(x, name):
                 return y_next > x
-        m.d.sync += [above_y.eq(y_next_exceeds(w3["y"], "above_y")), above_max.eq(y_next_exceeds(run_max, "above_max")),
+        m.d.sync += [above_y.eq(y_next_exceeds(w3["y"], "above_y")),
+                     above_max.eq(y_next_exceeds(run_max, "above_max")),
                      chose_y.eq(w3["valid"] & takes_y)]
         row_top = Mux(takes_y, w3["y"], run_max)
         # The buffer write is registered once more (w4): w3's y then drives the running maximum

@@ -230,14 +230,14 @@ class SprintEngine(AttentionUnit):
         with m.If(macro.overflow):
             m.d.sync += self.errors.key_overflow.eq(1)
 
-        # Their room flags are registers: the query handshake writes both FIFOs, and with
-        # SyncFIFO's level compares in front of it the loop level -> ``q.ready`` -> level was
-        # the engine's critical path.
-        # The LAST FIFO (each query's ``last``, for its output beat) sits by the output, across the
-        # die from the query handshake: its room is a credit counter by the input (``Credits``:
-        # queries taken and outputs not yet sent, the FIFO's level), and the write is registered,
-        # so the handshake drives only local registers. An entry lands a cycle later; its output
-        # leaves dozens of cycles after that (macro, walker, the three stages).
+        # The query FIFO's room flag is a register: the query handshake writes it, and with
+        # SyncFIFO's level compare in front of it the loop level -> ``q.ready`` -> level was the
+        # engine's critical path. The LAST FIFO (each query's ``last``, for its output beat) sits
+        # by the output, across the die from the query handshake: its room is a credit counter
+        # by the input (``Credits``: queries taken and outputs not yet sent, the FIFO's level),
+        # and its write is registered, so the handshake drives only local registers. An entry
+        # lands a cycle later; its output leaves dozens of cycles after that (macro, walker, the
+        # three stages).
         m.submodules.qfifo = qfifo = FlagRegisterFIFO(width=len(self.q.payload.as_value()), depth=QUERY_FIFO)
         m.submodules.lastfifo = lastfifo = CreditFIFO(width=1, depth=LAST_FIFO)
         m.submodules.last_credits = last_credits = Credits(depth=LAST_FIFO)
