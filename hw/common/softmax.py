@@ -113,9 +113,8 @@ class Softmax(wiring.Component):
         product = pipelined_product(m, None, w1["score"], w1["scale"], "w_product", platform=platform)
         w2 = delay(m, None, {k: v for k, v in w1.items() if k not in ("score", "scale")},
                    product_latency(fmt.score_bits, True, fmt.scale_bits, False), "w2_")
-        scaled = product >> fmt.y_shift
-        if self._bias:
-            scaled = scaled + w2["bias"]
+        shifted = product >> fmt.y_shift
+        scaled = shifted + w2["bias"] if self._bias else shifted
         w3 = {k: register(m, None, v, f"w3_{k}") for k, v in w2.items() if k != "bias"}
         y_next = scaled[:fmt.y_bits].as_signed()
         w3["y"] = register(m, None, y_next, "w3_y")
@@ -135,10 +134,8 @@ class Softmax(wiring.Component):
             # y_next is a sum (the bias add): compared as one three-input sum, with one carry
             # chain instead of the add's and the compare's (cta's critical path).
             # (|product >> y_shift| < 2^(y_bits - 2): golden.numerics, so its low y_bits hold it.)
-            shifted = (product >> fmt.y_shift)[:fmt.y_bits].as_signed()
-
             def y_next_exceeds(x, name):
-                return sum_exceeds(m, shifted, w2["bias"], x, fmt.y_bits, name)
+                return sum_exceeds(m, shifted[:fmt.y_bits].as_signed(), w2["bias"], x, fmt.y_bits, name)
         else:
             def y_next_exceeds(x, name):
                 return y_next > x
