@@ -85,15 +85,21 @@ class HeadRegisterFIFO(Elaboratable, FIFOInterface):
 
 
 class CreditFIFO(Elaboratable, FIFOInterface):
-    """``SyncFIFO(width, depth, fwft=True)`` for a writer that holds credits for its room, so it
-    never writes while the FIFO is full: ``w_en`` writes without being gated by ``w_rdy``.
+    """``SyncFIFO(width, depth, fwft=True)`` whose writer holds credits for its room. The writer
+    issues an entry (``issue``) only while ``room``, and writes it (``w_en``) when it arrives: in
+    the same cycle, or later, at the end of a pipeline that never stalls. ``room`` counts the
+    entries issued and not yet read (:class:`Credits`, a register and a compare), so it depends
+    on neither the level nor the reader's ready, and ``w_en`` is not gated by ``w_rdy``.
     ``SyncFIFO`` gates every write by its level, which puts a loop from the level through the
     writer's enable logic (wherever the writer sits) back into the level's clock enable; here
     the level depends on ``w_en`` and the read side only.
 
-    Members: those of ``amaranth.lib.fifo.FIFOInterface``; ``w_rdy`` is the same signal as
-    ``SyncFIFO``'s (for a writer that checks it, and for tests) but does not gate ``w_en``.
-    A write while full would overwrite the oldest entry: the writer's credits rule it out.
+    Members: those of ``amaranth.lib.fifo.FIFOInterface`` (``w_rdy`` is the same signal as
+    ``SyncFIFO``'s, for a writer that checks it and for tests, but does not gate ``w_en``: a
+    write while full would overwrite the oldest entry, which the credits rule out), and
+        issue: ``Signal()`` (in) one entry issued toward the FIFO in this cycle (only while
+            ``room``).
+        room: ``Signal()`` (out) fewer than ``depth`` entries issued and not yet read.
     """
 
     def __init__(self, *, width: int, depth: int):
@@ -101,6 +107,8 @@ class CreditFIFO(Elaboratable, FIFOInterface):
             self._MustUse__silence = True   # never elaborated: no "created but never used" warning
             raise ValueError(f"CreditFIFO depth={depth} must be at least 1.")
         super().__init__(width=width, depth=depth)
+        self.issue = Signal()
+        self.room = Signal()
 
     def elaborate(self, platform):
         m = Module()
@@ -109,6 +117,8 @@ class CreditFIFO(Elaboratable, FIFOInterface):
                      self.w_level.eq(level), self.r_level.eq(level)]
         do_read = self.r_rdy & self.r_en
         _ring(m, self, level, self.w_en, do_read)
+        m.submodules.credits = credits = Credits(depth=self.depth)
+        m.d.comb += [credits.issue.eq(self.issue), credits.take.eq(do_read), self.room.eq(credits.room)]
         return m
 
 
@@ -148,9 +158,10 @@ class Credits(wiring.Component):
     """The credits of a writer into a FIFO of ``depth`` entries: the count of entries issued
     toward it (into a pipeline that ends in the FIFO, or into the FIFO itself) and not yet taken
     from it. While ``room`` is high the FIFO has an entry for one more issue and for every entry
-    in flight, so the pipeline never stalls and the writer never checks ``w_rdy``
-    (:class:`CreditFIFO`). ``room`` comes from the count's register alone, never from the
-    reader's ready.
+    in flight, so the pipeline never stalls and the writer never checks ``w_rdy``. ``room``
+    comes from the count's register alone, never from the reader's ready. :class:`CreditFIFO`
+    holds its own; this one serves other FIFOs (the score stage's :class:`HeadRegisterFIFO`) and
+    those whose entries are taken otherwise (SPRINT's landed pairs, taken by fetched survivors).
 
     Members:
         issue: ``In(1)`` one entry issued in this cycle (the writer issues only while ``room``).

@@ -13,7 +13,7 @@ from golden.numerics import log2_lut
 from golden.timing import hasher_latency
 
 from ..common import Hasher
-from ..common.fifo import CreditFIFO, Credits
+from ..common.fifo import CreditFIFO
 from ..common.pipeline import replicated_register, tournament
 
 __all__ = ["Clusterer", "cluster_input_layout", "centroid_layout"]
@@ -372,7 +372,7 @@ class Clusterer(wiring.Component):
         # The stages never stall (a stall enable would be the clock enable of every stage
         # register, thousands of them across the die: the unit's critical path). Instead a
         # centroid is issued only while the FIFO has room for it and for every centroid in
-        # flight: ``credits`` counts those issued and not yet taken from ``o``. The FIFO is deep
+        # flight (``CreditFIFO.room``: those issued and not yet taken from ``o``). The FIFO is deep
         # enough for one centroid per cycle while ``o`` is ready, and its storage is the output
         # register (fall-through, written in the last division stage), so the output timing is
         # what it was with stages stalling together.
@@ -381,10 +381,9 @@ class Clusterer(wiring.Component):
         m.submodules.out_fifo = out_fifo = CreditFIFO(width=len(self.o.payload.as_value()), depth=fifo_depth)
         m.d.comb += [self.o.valid.eq(out_fifo.r_rdy), self.o.payload.eq(out_fifo.r_data),
                      out_fifo.r_en.eq(self.o.ready)]
-        m.submodules.credits = credits = Credits(depth=fifo_depth)
         emitting = state == EMIT
-        issue = issuing & credits.room
-        m.d.comb += [credits.issue.eq(issue), credits.take.eq(self.o.valid & self.o.ready)]
+        issue = issuing & out_fifo.room
+        m.d.comb += out_fifo.issue.eq(issue)
         with m.If(issue):
             m.d.sync += e.eq(e + 1)
             with m.If(e == self.clusters - 1):

@@ -8,7 +8,7 @@ from golden.reuse.cycles import MAP_READ_LATENCY
 
 from ..common import prob_layout
 from ..common.bram import RegisteredReadMemory
-from ..common.fifo import CreditFIFO, Credits
+from ..common.fifo import CreditFIFO
 from ..common.pipeline import counter, register
 
 __all__ = ["MapBuffer"]
@@ -123,15 +123,14 @@ class MapBuffer(wiring.Component):
 
         # --- Load: issue one address per credit ------------------------------------------------
         # The read pipeline never stalls: an address is issued only while the output FIFO has an
-        # entry for its word that no word in flight has taken (``credits``), so no enable depends
-        # on the weighted sum's ready, which crosses the die combinationally, and the banks' read
+        # entry for its word that no word in flight has taken (``CreditFIFO.room``), so no enable
+        # depends on the weighted sum's ready, which crosses the die combinationally, and the banks' read
         # enables are constant. The FIFO's entry stands where the output register stood (a word
         # written at t is offered at t + 1); a credit comes back a cycle after its word is taken
         # and its next word is offered MAP_READ_LATENCY cycles after that, so READ_FIFO entries
         # keep one word per cycle flowing: the weighted sum never waits for a word it could take.
         m.submodules.r_fifo = r_fifo = CreditFIFO(width=Shape.cast(prob_layout(cfg)).width, depth=READ_FIFO)
         m.d.comb += [self.r.valid.eq(r_fifo.r_rdy), self.r.payload.eq(r_fifo.r_data), r_fifo.r_en.eq(self.r.ready)]
-        m.submodules.credits = credits = Credits(depth=READ_FIFO)
         r_head = Signal(range(heads))
         r_pos = Signal(range(max(region, 2)))
         r_keys = Signal(range(n_max + 1))
@@ -142,8 +141,7 @@ class MapBuffer(wiring.Component):
         # the compares no longer sit between the counters and the issue (framing, counters, end).
         last_col, last_row = Signal(), Signal()
         issue = Signal()
-        m.d.comb += [issue.eq(self.loading & credits.room),
-                     credits.issue.eq(issue), credits.take.eq(self.r.valid & self.r.ready)]
+        m.d.comb += [issue.eq(self.loading & r_fifo.room), r_fifo.issue.eq(issue)]
         # ``load`` sets ``loading`` and nothing else: it is decided late in its cycle (the reuse
         # unit's head selects the length check), and it would otherwise reset the read counters
         # and load the map's shape across the die. The counters return to zero as a load ends

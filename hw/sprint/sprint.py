@@ -233,20 +233,19 @@ class SprintEngine(AttentionUnit):
         # The query FIFO's room flag is a register: the query handshake writes it, and with
         # SyncFIFO's level compare in front of it the loop level -> ``q.ready`` -> level was the
         # engine's critical path. The LAST FIFO (each query's ``last``, for its output beat) sits
-        # by the output, across the die from the query handshake: its room is a credit counter
-        # by the input (``Credits``: queries taken and outputs not yet sent, the FIFO's level),
-        # and its write is registered, so the handshake drives only local registers. An entry
+        # by the output, across the die from the query handshake: its room is its credit count
+        # (``CreditFIFO.room``: queries taken and outputs not yet sent, a register placed by the
+        # input), and its write is registered, so the handshake drives only local registers. An entry
         # lands a cycle later; its output leaves dozens of cycles after that (macro, walker, the
         # three stages).
         m.submodules.qfifo = qfifo = FlagRegisterFIFO(width=len(self.q.payload.as_value()), depth=QUERY_FIFO)
         m.submodules.lastfifo = lastfifo = CreditFIFO(width=1, depth=LAST_FIFO)
-        m.submodules.last_credits = last_credits = Credits(depth=LAST_FIFO)
-        room = qfifo.w_rdy & last_credits.room & running & keys_loaded & ~queries_in
+        room = qfifo.w_rdy & lastfifo.room & running & keys_loaded & ~queries_in
         m.d.comb += [
             macro.q.payload.data.eq(self.q.payload.data), macro.q.payload.last.eq(self.q.payload.last),
             macro.q.valid.eq(self.q.valid & room), self.q.ready.eq(macro.q.ready & room),
             qfifo.w_data.eq(self.q.payload.as_value()), qfifo.w_en.eq(handshake(self.q)),
-            last_credits.issue.eq(handshake(self.q)), last_credits.take.eq(handshake(self.o)),
+            lastfifo.issue.eq(handshake(self.q)),
         ]
         m.d.sync += [lastfifo.w_data.eq(self.q.payload.last), lastfifo.w_en.eq(handshake(self.q))]
         queued = data.View(query_layout(cfg), qfifo.r_data)

@@ -14,6 +14,14 @@ from hw.common.fifo import CreditFIFO, Credits, FlagRegisterFIFO, HeadRegisterFI
 PORTS = ("w_rdy", "r_rdy", "w_level", "r_level")
 
 
+def simulate(m, bench):
+    """Run testbench ``bench`` on module ``m`` with one clock."""
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
 def drive_and_compare(ctx, dut, ref, *, w_en, value, r_en, where):
     """Drive both FIFOs with the same inputs for this cycle and check that the DUT's outputs
     equal the reference's (``r_data`` only while the reference holds an entry)."""
@@ -59,10 +67,7 @@ def test_head_register_fifo_matches_sync_fifo_every_cycle(depth, seed):
             await ctx.tick()
             r_valid_next = ctx.get(ref.r_rdy)
 
-    sim = Simulator(m)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(m, bench)
     # the run must have read entries and seen the FIFO full (else it checked little)
     assert sum(checked) > 300, f"seed {seed}: only {sum(checked)} reads"
 
@@ -75,8 +80,9 @@ def test_head_register_fifo_rejects_depth_below_two():
 def run_random_traffic(dut_cls, depth, seed, *, credits):
     """``dut_cls(width=8, depth=depth)`` beside SyncFIFO(fwft=True) for 1,500 cycles of random
     writes and reads in three phases (mostly writing, mostly reading, both), compared on every
-    cycle; with ``credits`` the writer writes only while the reference has room. The run must
-    have read entries and seen the FIFO full (else it checked little)."""
+    cycle; with ``credits`` the writer writes only while the reference has room, and issues
+    each write as it writes it (``issue``, a CreditFIFO's). The run must have read entries and
+    seen the FIFO full (else it checked little)."""
     m = Module()
     m.submodules.dut = dut = dut_cls(width=8, depth=depth)
     m.submodules.ref = ref = SyncFIFO(width=8, depth=depth)
@@ -89,8 +95,12 @@ def run_random_traffic(dut_cls, depth, seed, *, credits):
             w_rate, r_rate = [(0.9, 0.2), (0.2, 0.9), (0.6, 0.6)][cycle // 100 % 3]
             w_en, r_en = rng.random() < w_rate, rng.random() < r_rate
             w_en = w_en and (ctx.get(ref.w_rdy) or not credits)
-            drive_and_compare(ctx, dut, ref, w_en=w_en, value=value, r_en=r_en,
-                              where=f"seed {seed} depth {depth} cycle {cycle}")
+            where = f"seed {seed} depth {depth} cycle {cycle}"
+            drive_and_compare(ctx, dut, ref, w_en=w_en, value=value, r_en=r_en, where=where)
+            if credits:
+                # issued as written: the entries issued and not yet read are the level
+                assert ctx.get(dut.room) == ctx.get(ref.w_rdy), f"{where}: room"
+                ctx.set(dut.issue, w_en)
             if ctx.get(ref.r_rdy):
                 reads[0] += r_en
             fulls[0] += not ctx.get(ref.w_rdy)
@@ -98,10 +108,7 @@ def run_random_traffic(dut_cls, depth, seed, *, credits):
                 value = (value + 1) % 256
             await ctx.tick()
 
-    sim = Simulator(m)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(m, bench)
     assert reads[0] > 200 and fulls[0] > 50, f"seed {seed}: {reads[0]} reads, {fulls[0]} full cycles"
 
 
@@ -111,6 +118,53 @@ def test_credit_fifo_matches_sync_fifo_for_a_writer_that_respects_w_rdy(depth, s
     """With writes only while there is room (as a writer holding credits makes them), CreditFIFO
     is SyncFIFO(fwft=True) cycle for cycle."""
     run_random_traffic(CreditFIFO, depth, seed, credits=True)
+
+
+@pytest.mark.parametrize("depth, latency", [(1, 1), (3, 2), (6, 5)])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_credit_fifo_room_covers_a_pipeline_in_front_of_it(depth, latency, seed):
+    """A writer issues (``issue``) while ``room``; each entry is written ``latency`` cycles
+    later, at the end of a pipeline that never stalls, and a random reader takes entries. On
+    every cycle ``room`` is "fewer than ``depth`` entries in the pipeline and the FIFO", no entry
+    arrives at a full FIFO, and the entries leave in the order issued; the run must have filled
+    the FIFO."""
+    m = Module()
+    m.submodules.dut = dut = CreditFIFO(width=8, depth=depth)
+    rng = random.Random(seed)
+    fulls = [0]
+
+    async def bench(ctx):
+        in_flight = []   # (arrival cycle, value) of issued entries not yet written
+        queued = []      # values written and not yet read, oldest first
+        value = 0
+        for cycle in range(1500):
+            where = f"seed {seed} depth {depth} latency {latency} cycle {cycle}"
+            w_rate, r_rate = [(0.9, 0.2), (0.2, 0.9), (0.7, 0.7)][cycle // 100 % 3]
+            assert ctx.get(dut.room) == (len(in_flight) + len(queued) != depth), f"{where}: room"
+            assert ctx.get(dut.r_rdy) == bool(queued), f"{where}: r_rdy"
+            if queued:
+                assert ctx.get(dut.r_data) == queued[0], f"{where}: r_data"
+            arriving = bool(in_flight) and in_flight[0][0] == cycle
+            if arriving:
+                assert ctx.get(dut.w_rdy), f"{where}: an entry arrived at a full FIFO"
+                ctx.set(dut.w_data, in_flight[0][1])
+            taken = rng.random() < r_rate and bool(queued)
+            issue = rng.random() < w_rate and ctx.get(dut.room)
+            ctx.set(dut.w_en, arriving)
+            ctx.set(dut.r_en, taken)
+            ctx.set(dut.issue, issue)
+            fulls[0] += len(queued) == depth
+            if taken:
+                queued.pop(0)
+            if arriving:
+                queued.append(in_flight.pop(0)[1])
+            if issue:
+                in_flight.append((cycle + latency, value))
+                value = (value + 1) % 256
+            await ctx.tick()
+
+    simulate(m, bench)
+    assert fulls[0] > 50, f"seed {seed}: the FIFO was full on {fulls[0]} cycles"
 
 
 def test_credit_fifo_rejects_depth_below_one():
@@ -172,10 +226,7 @@ def test_credits_keep_a_pipeline_into_a_fifo_from_overflowing(depth, latency, se
             fulls[0] += not ctx.get(fifo.w_rdy)
             await ctx.tick()
 
-    sim = Simulator(m)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    simulate(m, bench)
     assert fulls[0] > 50, f"seed {seed}: the FIFO was full on {fulls[0]} cycles"
 
 
