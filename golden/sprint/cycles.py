@@ -4,11 +4,13 @@ read model with ``latency`` extra cycles per burst).
 
 Timeline (cycle numbers; "at t" = handshake in cycle t; hw/sprint/sprint.py):
 
-* ``cmd`` at 0; key j programs the macro at 1 + j; query t is taken (into the macro and the
-  query FIFO) once the keys are in, the macro is free (the cycle after the previous mask was
-  taken) and the query FIFO (4) and output-framing FIFO (16) have room;
-* the mask is offered ``xbar_latency`` after the query and taken the cycle after the walker
-  finished the previous query;
+* ``cmd`` at 0; key j programs the macro at 1 + j; query t is taken (into the holding
+  register) once the keys are in, the holding register is free (the cycle after the macro took
+  query t - 1) and the query FIFO (4) and output-framing FIFO (16) have room; both FIFOs are
+  written the cycle after;
+* the macro takes the query from the holding register the cycle after it was taken, once the
+  macro is free (the cycle after the previous mask was taken); the mask is offered
+  ``xbar_latency`` after that and taken the cycle after the walker finished the previous query;
 * the walker handles one survivor per cycle from the cycle after the mask: a reused one needs
   room in the order FIFO (8), a fetched one also a landing credit (4 pairs) and the AXI reader's
   command handshake (golden.axi.AxiReadModel gives the words' cycles; R never waits);
@@ -69,7 +71,7 @@ def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, bas
     score = ScoreModel(chunks=chunks, lanes=cfg.lanes, first_query=NEVER)
     words = 2 * cfg.row_words
 
-    qh, mh, qs, rel, ws_rel, outs = [], [], [], [], [], []
+    qh, mt, mh, qs, rel, ws_rel, outs = [], [], [], [], [], [], []
     pushes: list[int] = []         # every survivor's push, packet order
     values: list[int] = []         # the weighted sum takes its value from the FIFO
     fetch_pops: list[int] = []     # pushes of fetched survivors
@@ -77,16 +79,17 @@ def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, bas
     step = -1
     ws_last_accept = None
     for t, order in enumerate(book.order):
-        # Query handshake.
+        # Query handshake (into the holding register), the macro's take, the mask handshake.
         c = n_keys + 1
         if t:
-            c = max(c, mh[t - 1] + 1)
+            c = max(c, mt[t - 1] + 1)
         if t >= QUERY_FIFO:
             c = max(c, qs[t - QUERY_FIFO] + 1)
         if t >= LAST_FIFO:
             c = max(c, outs[t - LAST_FIFO] + 1)
         qh.append(c)
-        mh.append(max(c + cfg.xbar_latency, walk_end + 1))
+        mt.append(max(c + 1, mh[t - 1] + 1 if t else 0))
+        mh.append(max(mt[t] + cfg.xbar_latency, walk_end + 1))
         step = mh[t]  # the first step is the cycle after
         first_push = None
         for j, fetch in order:
@@ -120,7 +123,7 @@ def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, bas
         m = len(order)
         loaded = pushes[-1] + 1
         # Score row.
-        c = max(loaded, qh[t] + 1, rel[t - 1] + 1 if t else 0)
+        c = max(loaded, qh[t] + 2, rel[t - 1] + 1 if t else 0)   # the query FIFO is written at qh + 1
         qs.append(c)
         accepts = score.row(m, softmax.slot_free(t), query=c)
         rel.append(score.last_issue)

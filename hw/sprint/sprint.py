@@ -230,25 +230,36 @@ class SprintEngine(AttentionUnit):
         with m.If(macro.overflow):
             m.d.sync += self.errors.key_overflow.eq(1)
 
-        # The query FIFO's room flag is a register: the query handshake writes it, and with
-        # SyncFIFO's level compare in front of it the loop level -> ``q.ready`` -> level was the
-        # engine's critical path. The LAST FIFO (each query's ``last``, for its output beat) sits
-        # by the output, across the die from the query handshake: its room is its credit count
-        # (``CreditFIFO.room``: queries taken and outputs not yet sent, a register placed by the
-        # input), and its write is registered, so the handshake drives only local registers. An entry
-        # lands a cycle later; its output leaves dozens of cycles after that (macro, walker, the
-        # three stages).
-        m.submodules.qfifo = qfifo = FlagRegisterFIFO(width=len(self.q.payload.as_value()), depth=QUERY_FIFO)
+        # The query handshake drives only a few registers beside the input. The query lands in
+        # a holding register (loaded every cycle while it is empty, so the handshake is not the
+        # enable of its bits), which offers it to the macro; the query FIFO and the LAST FIFO
+        # (each query's ``last``, for its output beat, by the output across the die) are written
+        # from it a cycle later, and their room is their credit count (``CreditFIFO.room``:
+        # queries taken and not yet read), registers by the input. With the macro's ``ready`` in
+        # ``q.ready`` and the handshake as the enable of the macro's query registers and of both
+        # FIFOs' writes, the handshake, placed among them, was the engine's critical path. The
+        # holding register costs a packet's first query a cycle; later ones wait in it while the
+        # macro works on the one before.
+        q_layout = query_layout(cfg)
+        m.submodules.qfifo = qfifo = CreditFIFO(width=q_layout.size, depth=QUERY_FIFO)
         m.submodules.lastfifo = lastfifo = CreditFIFO(width=1, depth=LAST_FIFO)
-        room = qfifo.w_rdy & lastfifo.room & running & keys_loaded & ~queries_in
+        held = Signal()             # the holding register has a query the macro has not taken
+        held_query = Signal(q_layout)
+        landing = Signal()          # a query was taken in the previous cycle: write both FIFOs
+        m.d.comb += self.q.ready.eq(~held & qfifo.room & lastfifo.room & running & keys_loaded & ~queries_in)
+        with m.If(~held):
+            m.d.sync += held_query.eq(self.q.payload)
+        m.d.sync += landing.eq(handshake(self.q))
+        with m.If(handshake(self.q)):
+            m.d.sync += held.eq(1)
+        with m.Elif(handshake(macro.q)):
+            m.d.sync += held.eq(0)
         m.d.comb += [
-            macro.q.payload.data.eq(self.q.payload.data), macro.q.payload.last.eq(self.q.payload.last),
-            macro.q.valid.eq(self.q.valid & room), self.q.ready.eq(macro.q.ready & room),
-            qfifo.w_data.eq(self.q.payload.as_value()), qfifo.w_en.eq(handshake(self.q)),
-            lastfifo.issue.eq(handshake(self.q)),
+            macro.q.valid.eq(held), macro.q.payload.data.eq(held_query.data), macro.q.payload.last.eq(held_query.last),
+            qfifo.issue.eq(handshake(self.q)), qfifo.w_en.eq(landing), qfifo.w_data.eq(held_query),
+            lastfifo.issue.eq(handshake(self.q)), lastfifo.w_en.eq(landing), lastfifo.w_data.eq(held_query.last),
         ]
-        m.d.sync += [lastfifo.w_data.eq(self.q.payload.last), lastfifo.w_en.eq(handshake(self.q))]
-        queued = data.View(query_layout(cfg), qfifo.r_data)
+        queued = data.View(q_layout, qfifo.r_data)
         m.d.comb += [score.q.payload.data.eq(queued.data), score.q.payload.scale.eq(queued.scale),
                      score.q.payload.last.eq(1), score.q.valid.eq(qfifo.r_rdy), qfifo.r_en.eq(score.q.ready)]
 
