@@ -14,11 +14,13 @@ Timeline (cycle numbers; "at t" = handshake in cycle t; hw/sprint/sprint.py):
 * the walker handles one survivor per cycle from the cycle after the mask: a reused one needs
   room in the order FIFO (8), a fetched one also a landing credit (4 pairs) and the AXI reader's
   command handshake (golden.axi.AxiReadModel gives the words' cycles; R never waits);
-* the assembler pushes one survivor per cycle: its key into the score stage's load bank, its
-  value into the value FIFO (N entries); the cycle after its order entry (and, if fetched, its
-  last word) arrived, with room in the value FIFO and the score stage's load bank free (two
-  banks: query t loads once query t-2 issued its last chunk); the weighted sum takes values
-  from the FIFO one per cycle, query t's once query t-2 left its bank;
+* the assembler pushes one survivor per cycle into its output register: the cycle after its
+  order entry (and, if fetched, its last word) arrived, once the register is empty or hands its
+  pair on in the same cycle; the register hands it on (its key into the score stage's load bank,
+  its value into the value FIFO of N entries) from the cycle after, with room in the value FIFO
+  and the score stage's load bank free (two banks: query t loads once query t-2 issued its last
+  chunk); the weighted sum takes values from the FIFO one per cycle, query t's once query t-2
+  left its bank;
 * score stage: one packet per query (keys = survivors); the query is taken once its keys are
   loaded and the previous row issued its last chunk; a row's first score waits for a softmax
   slot (golden.timing.SoftmaxModel) in the stage's output FIFO, and the issue waits for room
@@ -72,7 +74,8 @@ def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, bas
     words = 2 * cfg.row_words
 
     qh, mt, mh, qs, rel, ws_rel, outs = [], [], [], [], [], [], []
-    pushes: list[int] = []         # every survivor's push, packet order
+    pushes: list[int] = []         # every survivor's push into the output register, packet order
+    handed: list[int] = []         # every survivor's key into the score stage, value into the FIFO
     values: list[int] = []         # the weighted sum takes its value from the FIFO
     fetch_pops: list[int] = []     # pushes of fetched survivors
     walk_end = -1
@@ -105,7 +108,8 @@ def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, bas
                 s, wcycles = axi.command(s, base + j * cfg.pair_stride, words)
                 ready = max(s + 1, wcycles[-1] + 1)
             step = s
-            p = max(ready, pushes[-1] + 1 if pushes else 0)
+            push = max(ready, pushes[-1] + 1 if pushes else 0, handed[-1] if handed else 0)
+            p = max(push + 1, handed[-1] + 1 if handed else 0)
             if i >= cfg.max_tokens:
                 p = max(p, values[i - cfg.max_tokens] + 1)
             if first_push is None and t >= 2:
@@ -115,13 +119,14 @@ def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, bas
                 vt = max(vt, ws_rel[t - 2] + 1)
             if first_push is None:
                 first_push = p
-            pushes.append(p)
+            pushes.append(push)
+            handed.append(p)
             values.append(vt)
             if fetch:
-                fetch_pops.append(p)
+                fetch_pops.append(push)
         walk_end = step
         m = len(order)
-        loaded = pushes[-1] + 1
+        loaded = handed[-1] + 1
         # Score row.
         c = max(loaded, qh[t] + 2, rel[t - 1] + 1 if t else 0)   # the query FIFO is written at qh + 1
         qs.append(c)

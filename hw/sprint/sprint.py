@@ -429,13 +429,29 @@ class SprintEngine(AttentionUnit):
         m.d.comb += [br.addr.eq(data.View(order_layout, order.r_following).slot), br.en.eq(order.r_refill),
                      pair.eq(Mux(head.fetch, pairs.r_data, br.data))]
         have = order.r_rdy & (~head.fetch | pairs.r_rdy)
-        # Keys go straight into the score stage's load bank (its ready is a register, so the
-        # valid does not wait on it); values queue for the weighted sum, which runs a row behind.
+        # The pair waits in an output register (``out_pair``): from it the key goes into the
+        # score stage's load bank (its ready is a register, so the valid does not wait on it)
+        # and the value into a FIFO for the weighted sum, which runs a row behind. Straight from
+        # the buffer's block RAMs (4.3 ns clock-to-out) through the multiplexer to the load bank's
+        # block RAMs and the value FIFO was the engine's critical path. The register takes the
+        # next pair in the cycle it hands its own on, so a survivor still leaves every cycle;
+        # each one a cycle later.
         m.submodules.vfifo = vfifo = FlagRegisterFIFO(width=vec_bits + 1, depth=cfg.max_tokens)
-        push = have & score.k.ready & vfifo.w_rdy
-        m.d.comb += [score.k.valid.eq(have & vfifo.w_rdy),
-                     score.k.payload.data.eq(pair[:vec_bits]), score.k.payload.last.eq(head.last),
-                     vfifo.w_en.eq(push), vfifo.w_data.eq(Cat(pair[vec_bits:], head.last)),
+        out_valid = Signal()
+        out_pair = Signal(2 * vec_bits)
+        out_last = Signal()
+        handed = out_valid & score.k.ready & vfifo.w_rdy     # the register's pair leaves
+        free = ~out_valid | handed
+        push = have & free                                  # the head's pair enters the register
+        with m.If(free):    # loaded whenever free: the enable of its bits ignores ``have``
+            m.d.sync += [out_pair.eq(pair), out_last.eq(head.last)]
+        with m.If(push):
+            m.d.sync += out_valid.eq(1)
+        with m.Elif(handed):
+            m.d.sync += out_valid.eq(0)
+        m.d.comb += [score.k.valid.eq(out_valid & vfifo.w_rdy),
+                     score.k.payload.data.eq(out_pair[:vec_bits]), score.k.payload.last.eq(out_last),
+                     vfifo.w_en.eq(handed), vfifo.w_data.eq(Cat(out_pair[vec_bits:], out_last)),
                      weighted_sum.v.payload.data.eq(vfifo.r_data[:vec_bits]),
                      weighted_sum.v.payload.last.eq(vfifo.r_data[vec_bits]),
                      weighted_sum.v.valid.eq(vfifo.r_rdy), vfifo.r_en.eq(weighted_sum.v.ready)]
