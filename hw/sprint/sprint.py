@@ -245,19 +245,19 @@ class SprintEngine(AttentionUnit):
         m.submodules.lastfifo = lastfifo = CreditFIFO(width=1, depth=LAST_FIFO)
         held = Signal()             # the holding register has a query the macro has not taken
         held_query = Signal(q_layout)
-        landing = Signal()          # a query was taken in the previous cycle: write both FIFOs
+        enqueue = Signal()          # a query was taken in the previous cycle: write both FIFOs
         m.d.comb += self.q.ready.eq(~held & qfifo.room & lastfifo.room & running & keys_loaded & ~queries_in)
         with m.If(~held):
             m.d.sync += held_query.eq(self.q.payload)
-        m.d.sync += landing.eq(handshake(self.q))
+        m.d.sync += enqueue.eq(handshake(self.q))
         with m.If(handshake(self.q)):
             m.d.sync += held.eq(1)
         with m.Elif(handshake(macro.q)):
             m.d.sync += held.eq(0)
         m.d.comb += [
             macro.q.valid.eq(held), macro.q.payload.data.eq(held_query.data), macro.q.payload.last.eq(held_query.last),
-            qfifo.issue.eq(handshake(self.q)), qfifo.w_en.eq(landing), qfifo.w_data.eq(held_query),
-            lastfifo.issue.eq(handshake(self.q)), lastfifo.w_en.eq(landing), lastfifo.w_data.eq(held_query.last),
+            qfifo.issue.eq(handshake(self.q)), qfifo.w_en.eq(enqueue), qfifo.w_data.eq(held_query),
+            lastfifo.issue.eq(handshake(self.q)), lastfifo.w_en.eq(enqueue), lastfifo.w_data.eq(held_query.last),
         ]
         queued = data.View(q_layout, qfifo.r_data)
         m.d.comb += [score.q.payload.data.eq(queued.data), score.q.payload.scale.eq(queued.scale),
