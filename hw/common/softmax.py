@@ -69,7 +69,7 @@ class Softmax(wiring.Component):
         e_word = data.StructLayout({"e": unsigned(fmt.exp_bits), "index": index})
         e_buf = RegisteredReadMemory(m, width=e_word.size, depth=slots << row_bits, name="e_buf", platform=platform)
         # On the ECP5 the exp LUT is logic (``rom_style``), not a DP16KD: a block RAM sits in a
-        # fixed column, and its 4.1 ns clock-to-out plus the route to the shifter's register
+        # fixed column, and its 4.1 ns clock-to-out plus the route to its data register
         # (3.6 ns in one placement) was reuse's critical path. 2^X words of E + 1 bits are a few
         # hundred LUT4s; the read's address register and the data register keep their cycles.
         m.submodules.exp_lut = exp_lut = Memory(
