@@ -94,8 +94,8 @@ def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, bas
         mt.append(max(c + 1, mh[t - 1] + 1 if t else 0))
         mh.append(max(mt[t] + cfg.xbar_latency, walk_end + 1))
         step = mh[t]  # the first step is the cycle after
-        first_push = None
-        for j, fetch in order:
+        for k, (j, fetch) in enumerate(order):
+            waits_banks = k == 0 and t >= 2   # the query's first survivor waits for query t-2's banks
             i = len(pushes)
             s = step + 1
             if i >= ORDER_FIFO:
@@ -112,13 +112,11 @@ def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, bas
             p = max(push + 1, handed[-1] + 1 if handed else 0)
             if i >= cfg.max_tokens:
                 p = max(p, values[i - cfg.max_tokens] + 1)
-            if first_push is None and t >= 2:
+            if waits_banks:
                 p = max(p, rel[t - 2] + 1)
             vt = max(p + 1, values[-1] + 1 if values else 0)
-            if first_push is None and t >= 2:
+            if waits_banks:
                 vt = max(vt, ws_rel[t - 2] + 1)
-            if first_push is None:
-                first_push = p
             pushes.append(push)
             handed.append(p)
             values.append(vt)
