@@ -10,8 +10,10 @@ Timeline (cycle numbers; "at t" = handshake in cycle t; hw/sprint/sprint.py):
   written the cycle after;
 * the macro takes the query from the holding register the cycle after it was taken, once the
   macro is free (the cycle after the previous mask was taken); the mask is offered
-  ``xbar_latency`` after that and taken the cycle after the walker finished the previous query;
-* the walker handles one survivor per cycle from the cycle after the mask: a reused one needs
+  ``xbar_latency`` after that and taken into the walker's staging register once that is empty
+  (the cycle after the walker took the previous mask from it); the walker takes it the cycle
+  after, once it finished the previous query (the cycle after its last step);
+* the walker handles one survivor per cycle from the cycle after it took the mask: a reused one needs
   room in the order FIFO (8), a fetched one also a landing credit (4 pairs) and the AXI reader's
   command handshake (golden.axi.AxiReadModel gives the words' cycles; R never waits);
 * the assembler pushes one survivor per cycle into its output register: the cycle after its
@@ -73,7 +75,7 @@ def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, bas
     score = ScoreModel(chunks=chunks, lanes=cfg.lanes, first_query=NEVER)
     words = 2 * cfg.row_words
 
-    qh, mt, mh, qs, rel, ws_rel, outs = [], [], [], [], [], [], []
+    qh, mt, mh, starts, qs, rel, ws_rel, outs = [], [], [], [], [], [], [], []
     pushes: list[int] = []         # every survivor's push into the output register, packet order
     handed: list[int] = []         # every survivor's key into the score stage, value into the FIFO
     values: list[int] = []         # the weighted sum takes its value from the FIFO
@@ -82,7 +84,8 @@ def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, bas
     step = -1
     ws_last_accept = None
     for t, order in enumerate(book.order):
-        # Query handshake (into the holding register), the macro's take, the mask handshake.
+        # Query handshake (into the holding register), the macro's take, the mask handshake (into
+        # the staging register), the walker's take.
         c = n_keys + 1
         if t:
             c = max(c, mt[t - 1] + 1)
@@ -92,8 +95,9 @@ def sprint_cycles(cfg: SprintConfig, keep, *, n_keys: int, latency: int = 0, bas
             c = max(c, outs[t - LAST_FIFO] + 1)
         qh.append(c)
         mt.append(max(c + 1, mh[t - 1] + 1 if t else 0))
-        mh.append(max(mt[t] + cfg.xbar_latency, walk_end + 1))
-        step = mh[t]  # the first step is the cycle after
+        mh.append(max(mt[t] + cfg.xbar_latency, starts[t - 1] + 1 if t else 0))
+        starts.append(max(mh[t] + 1, walk_end + 1))
+        step = starts[t]  # the first step is the cycle after
         for k, (j, fetch) in enumerate(order):
             waits_banks = k == 0 and t >= 2   # the query's first survivor waits for query t-2's banks
             i = len(pushes)

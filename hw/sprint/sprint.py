@@ -1,7 +1,7 @@
 """SPRINT recompute engine: pruning macro, K/V fetch over AXI with on-chip reuse, exact
 attention over the survivors."""
 
-from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -46,57 +46,81 @@ def groups(mask):
     return [mask[i:i + WALK_GROUP] for i in range(0, len(mask), WALK_GROUP)]
 
 
-class LowestSurvivor:
-    """The lowest set bit of ``mask``, given which of its groups are nonempty (``nonempty``,
-    one bit per group: in the walker's step they are registers, so the pick over groups waits
-    on no wide OR; for a new mask they are its groups' ORs).
+#: Bits of a key's number within its group.
+CODE_BITS = max((WALK_GROUP - 1).bit_length(), 1)
 
-    Members (values): ``lead`` the lowest nonempty group (one-hot, a list), ``bit`` the lowest
-    set bit (one-hot), ``rest`` the mask without it, ``rest_nonempty`` the rest's group flags;
-    :meth:`index` the lowest set bit's number.
+
+def lowest_code(part):
+    """The number of ``part``'s lowest set bit within the group (0 when empty): its one-hot
+    lowest bit encoded by ORs of WALK_GROUP / 2 bits."""
+    low = part & ~without_lowest(part)
+    return Cat(*(Cat(*(low[k] for k in range(len(part)) if k >> b & 1)).any() if len(part) > 1 << b else Const(0, 1)
+                 for b in range(CODE_BITS)))
+
+
+class SurvivorSet:
+    """A set of survivors (a bit per key, ``mask``) held with what taking its lowest survivor
+    needs, per group of :data:`WALK_GROUP` keys: ``minus`` (each group without its own lowest
+    bit), ``codes`` (each group's lowest bit's number in the group, :data:`CODE_BITS` each) and
+    ``nonempty`` (a bit per group). As registers, they make :class:`LowestSurvivor` a few gates:
+    only the lead group changes when its lowest survivor is taken, and its new ``minus`` and
+    code are one decrement of its registered ``minus``.
+
+    Members (Signals): ``mask``, ``minus``, ``codes``, ``nonempty``; :meth:`load` the
+    assignments that hold a new mask.
     """
 
-    def __init__(self, mask, nonempty):
-        parts = groups(mask)
-        self.lead = [nonempty[g] & ~nonempty[:g].any() if g else nonempty[0] for g in range(len(parts))]
-        self._lowest = []   # per group: its own lowest set bit (one-hot), whether or not it leads
-        bits, rest, rest_nonempty = [], [], []
-        for g, part in enumerate(parts):
-            below = without_lowest(part)
-            low = part & ~below
-            self._lowest.append(low)
-            bits.append(Mux(self.lead[g], low, 0))
-            rest.append(Mux(self.lead[g], part & below, part))
-            rest_nonempty.append(nonempty[g] & ~(self.lead[g] & ~(part & below).any()))
-        self.bit, self.rest, self.rest_nonempty = Cat(*bits), Cat(*rest), Cat(*rest_nonempty)
+    def __init__(self, n, *, name):
+        self.mask = Signal(n, name=name)
+        self.minus = Signal(n, name=f"{name}_minus")
+        self.nonempty = Signal(len(groups(self.mask)), name=f"{name}_nonempty")
+        self.codes = Signal(len(self.nonempty) * CODE_BITS, name=f"{name}_codes")
 
-    def index(self, m, name):
-        """The number of ``bit`` (0 for an empty mask), a Signal ``name`` of ``m``: each group's
-        lowest bit encoded within the group (ORs of WALK_GROUP / 2 bits), the lead group's
-        taken by an AND-OR over the groups, beside the lead group's number. Encoding the
-        128-bit one-hot ``bit`` instead (an OR over half of N per index bit) puts ``lead``'s
-        selection in front of N-wide OR trees."""
-        n = sum(len(low) for low in self._lowest)
-        index = Signal(range(max(n, 2)), name=name)
-        lead = Signal(len(self.lead), name=f"{name}_lead")
-        m.d.comb += lead.eq(Cat(*self.lead))
-        within = []
-        for g, low in enumerate(self._lowest):
-            bits_g = Signal(range(max(len(low), 2)), name=f"{name}_in{g}")
-            m.d.comb += [bits_g[b].eq(Cat(*(low[k] for k in range(len(low)) if k >> b & 1)).any())
-                         for b in range(len(bits_g)) if len(low) > 1 << b]
-            within.append(bits_g)
-        low_bits = (WALK_GROUP - 1).bit_length()
-        for b in range(len(index)):
-            if b < low_bits:
-                terms = [lead[g] & within[g][b] for g in range(len(within)) if len(self._lowest[g]) > 1 << b]
-            else:
-                terms = [lead[g] for g in range(len(within)) if g >> (b - low_bits) & 1]
-            m.d.comb += index[b].eq(Cat(*terms).any() if terms else 0)
-        return index
+    def load(self, mask):
+        """Assignments that hold ``mask`` (one decrement per group)."""
+        parts = groups(mask)
+        return [self.mask.eq(mask), self.minus.eq(Cat(*(part & without_lowest(part) for part in parts))),
+                self.codes.eq(Cat(*(lowest_code(part) for part in parts))), self.nonempty.eq(nonempty_groups(mask))]
+
+
+class LowestSurvivor:
+    """The lowest survivor of a :class:`SurvivorSet` ``survivors``, from its members alone (no
+    search over the mask: the pick over groups uses the ``nonempty`` flags, the survivor's bit
+    and number the lead group's ``minus`` and code).
+
+    Members (values): ``lead`` the lowest nonempty group (one-hot, a list), ``bit`` the lowest
+    survivor (one-hot), ``index`` its number (0 for an empty set); :meth:`take` the assignments
+    that leave a SurvivorSet holding the rest; :meth:`is_in` the survivor's side of a split.
+    """
+
+    def __init__(self, survivors):
+        self._survivors = survivors
+        nonempty = survivors.nonempty
+        self.lead = [nonempty[g] & ~nonempty[:g].any() if g else nonempty[0] for g in range(len(nonempty))]
+        self.bit = Cat(*(Mux(lead, part & ~minus, 0)
+                         for lead, part, minus in zip(self.lead, groups(survivors.mask), groups(survivors.minus))))
+        codes = [survivors.codes[g * CODE_BITS:(g + 1) * CODE_BITS] for g in range(len(self.lead))]
+        index = [Cat(*(lead & code[b] for lead, code in zip(self.lead, codes))).any() for b in range(CODE_BITS)]
+        index += [Cat(*(lead for g, lead in enumerate(self.lead) if g >> b & 1)).any()
+                  for b in range((len(self.lead) - 1).bit_length())]
+        self.index = Cat(*index)
+
+    def take(self, rest):
+        """Assignments that leave ``rest`` (a SurvivorSet) holding the survivors after this one:
+        the lead group's mask becomes its ``minus``, whose own lowest bit is then the one to
+        clear and to encode."""
+        s = self._survivors
+        parts, minuses, codes, nonempty = [], [], [], []
+        for g, (lead, part, minus) in enumerate(zip(self.lead, groups(s.mask), groups(s.minus))):
+            parts.append(Mux(lead, minus, part))
+            minuses.append(Mux(lead, minus & without_lowest(minus), minus))
+            codes.append(Mux(lead, lowest_code(minus), s.codes[g * CODE_BITS:(g + 1) * CODE_BITS]))
+            nonempty.append(s.nonempty[g] & ~(lead & ~minus.any()))
+        return [rest.mask.eq(Cat(*parts)), rest.minus.eq(Cat(*minuses)), rest.codes.eq(Cat(*codes)),
+                rest.nonempty.eq(Cat(*nonempty))]
 
     def is_in(self, inside, outside):
-        """1 when this lowest bit (of ``inside | outside``, disjoint) is in ``inside``: one
+        """1 when this lowest survivor (of ``inside | outside``, disjoint) is in ``inside``: one
         short compare per group, selected by ``lead``."""
         return Cat(*(lead & lowest_is_in(i, o) for lead, i, o in zip(self.lead, groups(inside), groups(outside)))).any()
 
@@ -274,13 +298,15 @@ class SprintEngine(AttentionUnit):
         # few gates from registers. The survivors after it are also held split by residency
         # (``rest_in``, ``rest_out``), so the next survivor's residency is one compare of two
         # registers (``lowest_is_in``), computed a step ahead beside the next survivor. The next
-        # survivor is found per group of WALK_GROUP keys (:class:`LowestSurvivor`), from the
-        # groups' nonempty flags, also registers: one decrement across all N keys was the
-        # engine's critical path (a 128-bit carry chain, 8.3 ns).
+        # survivor and its number come from the rest's :class:`SurvivorSet` registers (per group
+        # of WALK_GROUP keys: the group without its lowest bit, that bit's number, a nonempty
+        # flag), so a step is a pick over the groups' flags, and only the lead group's registers
+        # take a decrement. One decrement across all N keys (a 128-bit carry chain, 8.3 ns) and
+        # then a decrement per group in front of the number's encoder and the pick (7.2 ns) were
+        # the engine's critical path.
         lowest = Signal(n_max)
-        j = Signal(range(max(n_max, 2)), name="j")   # lowest's number (below)
-        rest = Signal(n_max)
-        rest_nonempty = Signal(len(groups(rest)))  # per group of ``rest``: a survivor is left in it
+        j = Signal(range(max(n_max, 2)), name="j")   # lowest's number
+        rest = SurvivorSet(n_max, name="rest")
         rest_in = Signal(n_max)
         rest_out = Signal(n_max)
         resident = Signal()
@@ -295,6 +321,9 @@ class SprintEngine(AttentionUnit):
         # every key that shares the survivor's slot, so no per-slot tag is needed to know whom
         # it evicts.
         reusable = Signal(n_max)
+        reusable_next = Signal(n_max)     # its next value (comb), for the staged mask's split below
+        m.d.comb += reusable_next.eq(reusable)
+        m.d.sync += reusable.eq(reusable_next)
         # The survivor's slot, one-hot: an OR of the one-hot survivor's bits congruent mod
         # slots (with a slot per key, ``lowest`` itself). Both the keys sharing the slot and
         # the slot's number come from it.
@@ -306,28 +335,45 @@ class SprintEngine(AttentionUnit):
         perf_reused = Signal(COUNTER_BITS, name="perf_reused")
 
         with m.If(handshake(self.cmd)):
-            m.d.sync += reusable.eq(0)
+            m.d.comb += reusable_next.eq(0)
 
-        # Which of a query's survivors are resident is fixed when its mask arrives: in the
-        # buffer (and, policy ``previous``, kept by the previous query), and no earlier survivor
-        # shares the slot (that one is not resident, since the slot holds this key, so its
-        # fetch evicts this key before the walker gets here).
-        keep = macro.mask.payload.keep
+        # The mask waits in a staging register, held as a SurvivorSet, until the walker is free:
+        # taking the first survivor straight from the macro's mask needs a decrement per group
+        # and the number's encoder in front of the pick, the path the rest's registers take out
+        # of the step. It costs a query whose mask the walker waits for a cycle; a mask that
+        # arrives while the walker is busy waits there instead of in the macro.
+        staged = SurvivorSet(n_max, name="staged")
+        staged_valid, staged_last = Signal(), Signal()
+        m.d.comb += macro.mask.ready.eq(~staged_valid)
+        with m.If(handshake(macro.mask)):
+            m.d.sync += [staged_valid.eq(1), staged_last.eq(macro.mask.payload.last),
+                         *staged.load(macro.mask.payload.keep)]
+        # The staged mask split by ``reusable``, registers kept current every cycle (from both
+        # next values), so the first survivor's residency is one compare of registers, like the
+        # step's: the AND with ``reusable`` in front of that compare was the engine's critical
+        # path (7.7 ns) once the mask was staged.
+        staged_in, staged_out = Signal(n_max, name="staged_in"), Signal(n_max, name="staged_out")
+        keep_next = Mux(handshake(macro.mask), macro.mask.payload.keep, staged.mask)
+        m.d.sync += [staged_in.eq(keep_next & reusable_next), staged_out.eq(keep_next & ~reusable_next)]
+        # Which of a query's survivors are resident is fixed when the walker takes its mask: in
+        # the buffer (and, policy ``previous``, kept by the previous query), and no earlier
+        # survivor shares the slot (that one is not resident, since the slot holds this key, so
+        # its fetch evicts this key before the walker gets here).
+        keep = staged.mask
         earlier_same_slot = Cat(*(Cat(*(keep[i] for i in range(k - slots, -1, -slots))).any()
                                   for k in range(n_max)))
-        resident_set = keep & reusable & ~earlier_same_slot
-        first = LowestSurvivor(keep, nonempty_groups(keep))
-        first_j = first.index(m, "first_j")
-        m.d.comb += macro.mask.ready.eq(~walking)
-        with m.If(handshake(macro.mask)):
+        resident_set = staged_in & ~earlier_same_slot
+        first = LowestSurvivor(staged)
+        start = staged_valid & ~walking
+        with m.If(start):
             if cfg.reuse == "previous":
-                m.d.sync += reusable.eq(0)
-            m.d.sync += [walking.eq(1), last_query.eq(macro.mask.payload.last), j.eq(first_j),
-                         lowest.eq(first.bit), rest.eq(first.rest), rest_nonempty.eq(first.rest_nonempty),
-                         resident.eq(first.is_in(keep & reusable, keep & ~reusable)),
-                         rest_in.eq(first.rest & resident_set), rest_out.eq(first.rest & ~resident_set)]
+                m.d.comb += reusable_next.eq(0)
+            m.d.sync += [staged_valid.eq(0), walking.eq(1), last_query.eq(staged_last), j.eq(first.index),
+                         lowest.eq(first.bit), *first.take(rest),
+                         resident.eq(first.is_in(staged_in, staged_out)),
+                         rest_in.eq(resident_set & ~first.bit), rest_out.eq(keep & ~first.bit & ~resident_set)]
 
-        # j: the survivor's index, a register loaded beside ``lowest`` (:meth:`LowestSurvivor.index`).
+        # j: the survivor's index, a register loaded beside ``lowest`` (``LowestSurvivor.index``).
         # Encoded from the one-hot ``lowest`` by an OR tree over N / 2 bits per index bit, it sat
         # in front of the K/V buffer's read address, the AXI command's address and the order
         # entry: the engine's critical paths. slot: j mod slots; j's low bits when slots is a
@@ -342,7 +388,7 @@ class SprintEngine(AttentionUnit):
             m.d.comb += [slot[b].eq(Cat(*(slot_hot[s] for s in range(slots) if s >> b & 1)).any())
                          for b in range(len(slot)) if slots > 1 << b]
         entry = data.View(order_layout, order.w_data)
-        m.d.comb += [entry.slot.eq(slot), entry.fetch.eq(~resident), entry.last.eq(~rest_nonempty.any())]
+        m.d.comb += [entry.slot.eq(slot), entry.fetch.eq(~resident), entry.last.eq(~rest.nonempty.any())]
         # Fetches issued and not yet taken from the landing FIFO.
         m.submodules.credits = credits = Credits(depth=PAIR_FIFO)
         can_fetch = credits.room
@@ -350,20 +396,18 @@ class SprintEngine(AttentionUnit):
                      reader.cmd.payload.addr.eq(base + j * cfg.pair_stride),
                      reader.cmd.payload.beats.eq(words)]
         step = Signal()
-        following = LowestSurvivor(rest, rest_nonempty)
-        following_j = following.index(m, "following_j")
+        following = LowestSurvivor(rest)
         m.d.comb += step.eq(walking & order.w_rdy & (resident | (can_fetch & reader.cmd.ready)))
         m.d.comb += order.w_en.eq(step)
         with m.If(step):
             # rest_in and rest_out lie within rest, so clearing rest's lowest bit in them too
             # leaves them the rest's survivors by residency.
-            m.d.sync += [lowest.eq(following.bit), rest.eq(following.rest), rest_nonempty.eq(following.rest_nonempty),
-                         j.eq(following_j),
+            m.d.sync += [lowest.eq(following.bit), *following.take(rest), j.eq(following.index),
                          rest_in.eq(rest_in & ~following.bit), rest_out.eq(rest_out & ~following.bit),
                          resident.eq(following.is_in(rest_in, rest_out))]
             # A fetch evicts the slot's key; either way the survivor's pair is now buffered.
-            m.d.sync += reusable.eq(Mux(resident, reusable, reusable & ~same_slot) | lowest)
-            with m.If(~rest_nonempty.any()):
+            m.d.comb += reusable_next.eq(Mux(resident, reusable, reusable & ~same_slot) | lowest)
+            with m.If(~rest.nonempty.any()):
                 m.d.sync += walking.eq(0)
                 with m.If(last_query):
                     m.d.comb += packet_done.eq(1)

@@ -1,6 +1,7 @@
-"""The SPRINT walker's searches (``without_lowest``, ``lowest_is_in`` and the grouped
-``LowestSurvivor`` built from them, with its survivor's number) against Python integers in Amaranth's simulator, at widths up to and beyond the default N = 128: the RTL
-testbenches' fast configs have N <= 16, and the default config runs only in ``make sim``."""
+"""The SPRINT walker's searches (``without_lowest``, ``lowest_is_in``, the grouped
+``SurvivorSet`` and the ``LowestSurvivor`` taken from it, with its survivor's number) against
+Python integers in Amaranth's simulator, at widths up to and beyond the default N = 128: the
+RTL testbenches' fast configs have N <= 16, and the default config runs only in ``make sim``."""
 
 import random
 
@@ -8,7 +9,7 @@ import pytest
 from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
-from hw.sprint.sprint import WALK_GROUP, LowestSurvivor, lowest_is_in, nonempty_groups, without_lowest
+from hw.sprint.sprint import CODE_BITS, WALK_GROUP, LowestSurvivor, SurvivorSet, lowest_is_in, without_lowest
 
 
 def reference_lowest_is_in(inside, outside):
@@ -37,13 +38,25 @@ def test_walker_searches_match_integers(n):
     below, is_in = Signal(n), Signal()
     m = Module()
     m.d.comb += [below.eq(without_lowest(mask)), is_in.eq(lowest_is_in(inside, outside))]
-    # The walker's step: the group flags as the walker holds them (registers there), the next
-    # survivor, the rest, the rest's flags, and whether the survivor is in ``inside``.
-    survivor = LowestSurvivor(mask, nonempty_groups(mask))
-    bit, rest, rest_nonempty, grouped_is_in = Signal(n), Signal(n), Signal(len(survivor.lead)), Signal()
-    m.d.comb += [bit.eq(survivor.bit), rest.eq(survivor.rest), rest_nonempty.eq(survivor.rest_nonempty),
-                 grouped_is_in.eq(survivor.is_in(inside, outside))]
-    index = survivor.index(m, "index")
+    # The walker's step: a SurvivorSet holding the mask (registers there), its lowest survivor,
+    # the set it leaves (``rest``), and whether the survivor is in ``inside``.
+    survivors, rest = SurvivorSet(n, name="survivors"), SurvivorSet(n, name="rest")
+    m.d.comb += survivors.load(mask)
+    survivor = LowestSurvivor(survivors)
+    m.d.comb += survivor.take(rest)
+    bit, index, grouped_is_in = Signal(n), Signal(range(max(n, 2))), Signal()
+    m.d.comb += [bit.eq(survivor.bit), index.eq(survivor.index), grouped_is_in.eq(survivor.is_in(inside, outside))]
+
+    def group_parts(value):
+        return [value >> i & ((1 << WALK_GROUP) - 1) for i in range(0, n, WALK_GROUP)]
+
+    def expected_set(value):
+        """What a SurvivorSet holds for ``value``, from Python integers."""
+        parts = group_parts(value)
+        return {"mask": value,
+                "minus": sum((p & (p - 1)) << (g * WALK_GROUP) for g, p in enumerate(parts)),
+                "codes": sum(max((p & -p).bit_length() - 1, 0) << (g * CODE_BITS) for g, p in enumerate(parts)),
+                "nonempty": sum(1 << g for g, p in enumerate(parts) if p)}
 
     async def bench(ctx):
         for value in masks(rng, n):
@@ -57,10 +70,10 @@ def test_walker_searches_match_integers(n):
             lowest = value & -value
             assert ctx.get(bit) == lowest, where
             assert ctx.get(index) == max(lowest.bit_length() - 1, 0), f"{where}: index"
-            assert ctx.get(rest) == value & ~lowest, where
-            groups = range(0, n, WALK_GROUP)
-            assert ctx.get(rest_nonempty) == sum(1 << g for g, i in enumerate(groups)
-                                                 if (value & ~lowest) >> i & ((1 << WALK_GROUP) - 1)), where
+            for name, value_expected in expected_set(value).items():
+                assert ctx.get(getattr(survivors, name)) == value_expected, f"{where}: loaded {name}"
+            for name, value_expected in expected_set(value & ~lowest).items():
+                assert ctx.get(getattr(rest, name)) == value_expected, f"{where}: rest {name}"
             assert ctx.get(grouped_is_in) == reference_lowest_is_in(value & split, value & ~split), where
 
     sim = Simulator(m)
