@@ -90,7 +90,8 @@ class LowestSurvivor:
 
     Members (values): ``lead`` the lowest nonempty group (one-hot, a list), ``bit`` the lowest
     survivor (one-hot), ``index`` its number (0 for an empty set); :meth:`take` the assignments
-    that leave a SurvivorSet holding the rest; :meth:`is_in` the survivor's side of a split.
+    that leave a SurvivorSet holding the rest; :meth:`pick` the lead group's bit of per-group
+    flags; :meth:`first_in_after` a split's flags once the survivor is taken.
     """
 
     def __init__(self, survivors):
@@ -119,10 +120,26 @@ class LowestSurvivor:
         return [rest.mask.eq(Cat(*parts)), rest.minus.eq(Cat(*minuses)), rest.codes.eq(Cat(*codes)),
                 rest.nonempty.eq(Cat(*nonempty))]
 
-    def is_in(self, inside, outside):
-        """1 when this lowest survivor (of ``inside | outside``, disjoint) is in ``inside``: one
-        short compare per group, selected by ``lead``."""
-        return Cat(*(lead & lowest_is_in(i, o) for lead, i, o in zip(self.lead, groups(inside), groups(outside)))).any()
+    def pick(self, flags):
+        """The lead group's bit of ``flags`` (a bit per group): with :func:`first_in_groups`
+        held in registers, whether this survivor is on the inside of a split."""
+        return Cat(*(lead & flags[g] for g, lead in enumerate(self.lead))).any()
+
+    def first_in_after(self, inside, outside, others):
+        """:func:`first_in_groups` of the split ``inside``, ``outside`` of the set's survivors
+        once this survivor is taken: for the lead group a compare of its split within its
+        ``minus``, selected after the compare (the pick over groups in front of it was the
+        engine's critical path, 7.7 ns); for the other groups ``others``, their flags, which
+        the take leaves as they are."""
+        return Cat(*(Mux(lead, lowest_is_in(i & minus, o & minus), others[g])
+                     for g, (lead, i, o, minus) in enumerate(zip(self.lead, groups(inside), groups(outside),
+                                                                 groups(self._survivors.minus)))))
+
+
+def first_in_groups(inside, outside):
+    """A bit per :data:`WALK_GROUP`-bit group: the group's lowest set bit of ``inside |
+    outside`` (disjoint) is in ``inside`` (:func:`lowest_is_in`, a compare per group)."""
+    return Cat(*(lowest_is_in(i, o) for i, o in zip(groups(inside), groups(outside))))
 
 
 def nonempty_groups(mask):
@@ -296,8 +313,9 @@ class SprintEngine(AttentionUnit):
         # The walker holds the survivor this step handles (one-hot), the ones after it, and
         # whether the survivor's pair is in the buffer, all as registers: the step is then a
         # few gates from registers. The survivors after it are also held split by residency
-        # (``rest_in``, ``rest_out``), so the next survivor's residency is one compare of two
-        # registers (``lowest_is_in``), computed a step ahead beside the next survivor. The next
+        # (``rest_in``, ``rest_out``), and per group whether its lowest survivor is resident
+        # (``rest_first_in``, one compare per group, :func:`first_in_groups`, computed a step
+        # ahead), so the next survivor's residency is a pick over registers. The next
         # survivor and its number come from the rest's :class:`SurvivorSet` registers (per group
         # of WALK_GROUP keys: the group without its lowest bit, that bit's number, a nonempty
         # flag), so a step is a pick over the groups' flags, and only the lead group's registers
@@ -309,6 +327,7 @@ class SprintEngine(AttentionUnit):
         rest = SurvivorSet(n_max, name="rest")
         rest_in = Signal(n_max)
         rest_out = Signal(n_max)
+        rest_first_in = Signal(len(rest.nonempty))
         resident = Signal()
         last_query = Signal()
         # reusable[j]: key j's pair may serve the query whose mask comes next. Policy ``all``:
@@ -321,9 +340,13 @@ class SprintEngine(AttentionUnit):
         # every key that shares the survivor's slot, so no per-slot tag is needed to know whom
         # it evicts.
         reusable = Signal(n_max)
-        reusable_next = Signal(n_max)     # its next value (comb), for the staged mask's split below
-        m.d.comb += reusable_next.eq(reusable)
-        m.d.sync += reusable.eq(reusable_next)
+        # Its next value is one of two (comb, for the staged mask's split below too): without a
+        # step (``reusable_idle``: cleared by a cmd and, policy ``previous``, as the walker takes
+        # a mask) and with one (``reusable_stepped``), selected by the step.
+        reusable_idle, reusable_stepped = Signal(n_max), Signal(n_max)
+        step = Signal()
+        m.d.comb += reusable_idle.eq(reusable)
+        m.d.sync += reusable.eq(Mux(step, reusable_stepped, reusable_idle))
         # The survivor's slot, one-hot: an OR of the one-hot survivor's bits congruent mod
         # slots (with a slot per key, ``lowest`` itself). Both the keys sharing the slot and
         # the slot's number come from it.
@@ -335,26 +358,42 @@ class SprintEngine(AttentionUnit):
         perf_reused = Signal(COUNTER_BITS, name="perf_reused")
 
         with m.If(handshake(self.cmd)):
-            m.d.comb += reusable_next.eq(0)
+            m.d.comb += reusable_idle.eq(0)
 
         # The mask waits in a staging register, held as a SurvivorSet, until the walker is free:
         # taking the first survivor straight from the macro's mask needs a decrement per group
         # and the number's encoder in front of the pick, the path the rest's registers take out
         # of the step. It costs a query whose mask the walker waits for a cycle; a mask that
-        # arrives while the walker is busy waits there instead of in the macro.
+        # arrives while the walker is busy waits there instead of in the macro. The register
+        # loads every cycle while it is empty, so the macro's ``valid`` selects nothing in it.
         staged = SurvivorSet(n_max, name="staged")
         staged_valid, staged_last = Signal(), Signal()
         m.d.comb += macro.mask.ready.eq(~staged_valid)
+        with m.If(~staged_valid):
+            m.d.sync += [staged_last.eq(macro.mask.payload.last), *staged.load(macro.mask.payload.keep)]
         with m.If(handshake(macro.mask)):
-            m.d.sync += [staged_valid.eq(1), staged_last.eq(macro.mask.payload.last),
-                         *staged.load(macro.mask.payload.keep)]
-        # The staged mask split by ``reusable``, registers kept current every cycle (from both
-        # next values), so the first survivor's residency is one compare of registers, like the
-        # step's: the AND with ``reusable`` in front of that compare was the engine's critical
-        # path (7.7 ns) once the mask was staged.
-        staged_in, staged_out = Signal(n_max, name="staged_in"), Signal(n_max, name="staged_out")
-        keep_next = Mux(handshake(macro.mask), macro.mask.payload.keep, staged.mask)
-        m.d.sync += [staged_in.eq(keep_next & reusable_next), staged_out.eq(keep_next & ~reusable_next)]
+            m.d.sync += staged_valid.eq(1)
+        # The staged mask's survivors that are reusable, and per group whether its lowest one
+        # is, registers kept current every cycle (from the next values of both), so the first
+        # survivor's residency is a pick over registers, like the step's: the AND with
+        # ``reusable`` and the compares in front of that pick were the engine's critical path
+        # (7.7 ns) once the mask was staged. The compares are made for both of reusable's next
+        # values and the step selects after them: the step in front of them was 8.6 ns.
+        staged_in = Signal(n_max, name="staged_in")
+        staged_first_in = Signal(len(staged.nonempty), name="staged_first_in")
+        keep_next = Mux(staged_valid, staged.mask, macro.mask.payload.keep)
+
+        def staged_split(reusable_value):
+            return first_in_groups(keep_next & reusable_value, keep_next & ~reusable_value)
+        m.d.sync += [staged_in.eq(keep_next & Mux(step, reusable_stepped, reusable_idle)),
+                     staged_first_in.eq(Mux(step, staged_split(reusable_stepped), staged_split(reusable_idle)))]
+
+        def split_rest(survivor, inside, outside, flags):
+            """Assignments: the rest's survivors by residency, from a set's split in two
+            (``inside``, ``outside``; ``flags`` its groups' flags) without the survivor taken
+            (a :class:`LowestSurvivor`), and their groups' flags for the next pick."""
+            return [rest_in.eq(inside & ~survivor.bit), rest_out.eq(outside & ~survivor.bit),
+                    rest_first_in.eq(survivor.first_in_after(inside, outside, flags))]
         # Which of a query's survivors are resident is fixed when the walker takes its mask: in
         # the buffer (and, policy ``previous``, kept by the previous query), and no earlier
         # survivor shares the slot (that one is not resident, since the slot holds this key, so
@@ -367,11 +406,12 @@ class SprintEngine(AttentionUnit):
         start = staged_valid & ~walking
         with m.If(start):
             if cfg.reuse == "previous":
-                m.d.comb += reusable_next.eq(0)
+                m.d.comb += reusable_idle.eq(0)
             m.d.sync += [staged_valid.eq(0), walking.eq(1), last_query.eq(staged_last), j.eq(first.index),
                          lowest.eq(first.bit), *first.take(rest),
-                         resident.eq(first.is_in(staged_in, staged_out)),
-                         rest_in.eq(resident_set & ~first.bit), rest_out.eq(keep & ~first.bit & ~resident_set)]
+                         resident.eq(first.pick(staged_first_in)),
+                         *split_rest(first, resident_set, keep & ~resident_set,
+                                     first_in_groups(resident_set, keep & ~resident_set))]
 
         # j: the survivor's index, a register loaded beside ``lowest`` (``LowestSurvivor.index``).
         # Encoded from the one-hot ``lowest`` by an OR tree over N / 2 bits per index bit, it sat
@@ -395,18 +435,16 @@ class SprintEngine(AttentionUnit):
         m.d.comb += [reader.cmd.valid.eq(walking & order.w_rdy & ~resident & can_fetch),
                      reader.cmd.payload.addr.eq(base + j * cfg.pair_stride),
                      reader.cmd.payload.beats.eq(words)]
-        step = Signal()
         following = LowestSurvivor(rest)
         m.d.comb += step.eq(walking & order.w_rdy & (resident | (can_fetch & reader.cmd.ready)))
         m.d.comb += order.w_en.eq(step)
+        # A fetch evicts the slot's key; either way the survivor's pair is now buffered.
+        m.d.comb += reusable_stepped.eq(Mux(resident, reusable, reusable & ~same_slot) | lowest)
         with m.If(step):
             # rest_in and rest_out lie within rest, so clearing rest's lowest bit in them too
             # leaves them the rest's survivors by residency.
             m.d.sync += [lowest.eq(following.bit), *following.take(rest), j.eq(following.index),
-                         rest_in.eq(rest_in & ~following.bit), rest_out.eq(rest_out & ~following.bit),
-                         resident.eq(following.is_in(rest_in, rest_out))]
-            # A fetch evicts the slot's key; either way the survivor's pair is now buffered.
-            m.d.comb += reusable_next.eq(Mux(resident, reusable, reusable & ~same_slot) | lowest)
+                         resident.eq(following.pick(rest_first_in)), *split_rest(following, rest_in, rest_out, rest_first_in)]
             with m.If(~rest.nonempty.any()):
                 m.d.sync += walking.eq(0)
                 with m.If(last_query):

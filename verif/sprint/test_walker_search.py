@@ -9,7 +9,8 @@ import pytest
 from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
-from hw.sprint.sprint import CODE_BITS, WALK_GROUP, LowestSurvivor, SurvivorSet, lowest_is_in, without_lowest
+from hw.sprint.sprint import (CODE_BITS, WALK_GROUP, LowestSurvivor, SurvivorSet, first_in_groups, lowest_is_in,
+                              without_lowest)
 
 
 def reference_lowest_is_in(inside, outside):
@@ -45,7 +46,10 @@ def test_walker_searches_match_integers(n):
     survivor = LowestSurvivor(survivors)
     m.d.comb += survivor.take(rest)
     bit, index, grouped_is_in = Signal(n), Signal(range(max(n, 2))), Signal()
-    m.d.comb += [bit.eq(survivor.bit), index.eq(survivor.index), grouped_is_in.eq(survivor.is_in(inside, outside))]
+    flags_before, flags_after = Signal(len(survivors.nonempty)), Signal(len(survivors.nonempty))
+    m.d.comb += [bit.eq(survivor.bit), index.eq(survivor.index), flags_before.eq(first_in_groups(inside, outside)),
+                 grouped_is_in.eq(survivor.pick(flags_before)),
+                 flags_after.eq(survivor.first_in_after(inside, outside, flags_before))]
 
     def group_parts(value):
         return [value >> i & ((1 << WALK_GROUP) - 1) for i in range(0, n, WALK_GROUP)]
@@ -75,6 +79,10 @@ def test_walker_searches_match_integers(n):
             for name, value_expected in expected_set(value & ~lowest).items():
                 assert ctx.get(getattr(rest, name)) == value_expected, f"{where}: rest {name}"
             assert ctx.get(grouped_is_in) == reference_lowest_is_in(value & split, value & ~split), where
+            for flags, taken in ((flags_before, 0), (flags_after, lowest)):
+                expected = sum(reference_lowest_is_in(i, o) << g for g, (i, o) in
+                               enumerate(zip(group_parts(value & split & ~taken), group_parts(value & ~split & ~taken))))
+                assert ctx.get(flags) == expected, f"{where}: group flags, survivor taken={taken:#x}"
 
     sim = Simulator(m)
     sim.add_testbench(bench)
