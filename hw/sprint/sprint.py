@@ -66,8 +66,8 @@ class SurvivorSet:
     only the lead group changes when its lowest survivor is taken, and its new ``minus`` and
     code are one decrement of its registered ``minus``.
 
-    Members (Signals): ``mask``, ``minus``, ``codes``, ``nonempty``; :meth:`load` the
-    assignments that hold a new mask.
+    Members (Signals): ``mask``, ``minus``, ``codes``, ``nonempty``; :meth:`code` group g's
+    code; :meth:`load` the assignments that hold a new mask.
     """
 
     def __init__(self, n, *, name):
@@ -75,6 +75,10 @@ class SurvivorSet:
         self.minus = Signal(n, name=f"{name}_minus")
         self.nonempty = Signal(len(groups(self.mask)), name=f"{name}_nonempty")
         self.codes = Signal(len(self.nonempty) * CODE_BITS, name=f"{name}_codes")
+
+    def code(self, g):
+        """Group ``g``'s lowest bit's number (a slice of ``codes``)."""
+        return self.codes[g * CODE_BITS:(g + 1) * CODE_BITS]
 
     def load(self, mask):
         """Assignments that hold ``mask`` (one decrement per group)."""
@@ -100,8 +104,8 @@ class LowestSurvivor:
         self.lead = [nonempty[g] & ~nonempty[:g].any() if g else nonempty[0] for g in range(len(nonempty))]
         self.bit = Cat(*(Mux(lead, part & ~minus, 0)
                          for lead, part, minus in zip(self.lead, groups(survivors.mask), groups(survivors.minus))))
-        codes = [survivors.codes[g * CODE_BITS:(g + 1) * CODE_BITS] for g in range(len(self.lead))]
-        index = [Cat(*(lead & code[b] for lead, code in zip(self.lead, codes))).any() for b in range(CODE_BITS)]
+        # The lead group's code, beside the lead group's number.
+        index = [self.pick(Cat(*(survivors.code(g)[b] for g in range(len(self.lead))))) for b in range(CODE_BITS)]
         index += [Cat(*(lead for g, lead in enumerate(self.lead) if g >> b & 1)).any()
                   for b in range((len(self.lead) - 1).bit_length())]
         self.index = Cat(*index)
@@ -115,7 +119,7 @@ class LowestSurvivor:
         for g, (lead, part, minus) in enumerate(zip(self.lead, groups(s.mask), groups(s.minus))):
             parts.append(Mux(lead, minus, part))
             minuses.append(Mux(lead, minus & without_lowest(minus), minus))
-            codes.append(Mux(lead, lowest_code(minus), s.codes[g * CODE_BITS:(g + 1) * CODE_BITS]))
+            codes.append(Mux(lead, lowest_code(minus), s.code(g)))
             nonempty.append(s.nonempty[g] & ~(lead & ~minus.any()))
         return [rest.mask.eq(Cat(*parts)), rest.minus.eq(Cat(*minuses)), rest.codes.eq(Cat(*codes)),
                 rest.nonempty.eq(Cat(*nonempty))]
