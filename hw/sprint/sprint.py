@@ -50,12 +50,19 @@ def groups(mask):
 CODE_BITS = max((WALK_GROUP - 1).bit_length(), 1)
 
 
+def encode_one_hot(hot, width):
+    """The number of the set bit of ``hot`` (one-hot, a value or a list of bits; 0 when none),
+    ``width`` bits: each an OR of the bits whose number has it set."""
+    def bit(b):
+        terms = [hot[k] for k in range(len(hot)) if k >> b & 1]
+        return Cat(*terms).any() if terms else Const(0, 1)
+    return Cat(*(bit(b) for b in range(width)))
+
+
 def lowest_code(part):
     """The number of ``part``'s lowest set bit within the group (0 when empty): its one-hot
     lowest bit encoded by ORs of WALK_GROUP / 2 bits."""
-    low = part & ~without_lowest(part)
-    return Cat(*(Cat(*(low[k] for k in range(len(part)) if k >> b & 1)).any() if len(part) > 1 << b else Const(0, 1)
-                 for b in range(CODE_BITS)))
+    return encode_one_hot(part & ~without_lowest(part), CODE_BITS)
 
 
 class SurvivorSet:
@@ -105,10 +112,8 @@ class LowestSurvivor:
         self.bit = Cat(*(Mux(lead, part & ~minus, 0)
                          for lead, part, minus in zip(self.lead, groups(survivors.mask), groups(survivors.minus))))
         # The lead group's code, beside the lead group's number.
-        index = [self.pick(Cat(*(survivors.code(g)[b] for g in range(len(self.lead))))) for b in range(CODE_BITS)]
-        index += [Cat(*(lead for g, lead in enumerate(self.lead) if g >> b & 1)).any()
-                  for b in range((len(self.lead) - 1).bit_length())]
-        self.index = Cat(*index)
+        code = [self.pick(Cat(*(survivors.code(g)[b] for g in range(len(self.lead))))) for b in range(CODE_BITS)]
+        self.index = Cat(*code, encode_one_hot(self.lead, (len(self.lead) - 1).bit_length()))
 
     def take(self, rest):
         """Assignments that leave ``rest`` (a SurvivorSet) holding the survivors after this one:
@@ -429,8 +434,7 @@ class SprintEngine(AttentionUnit):
         elif slots & (slots - 1) == 0:
             m.d.comb += slot.eq(j[:len(slot)])
         else:
-            m.d.comb += [slot[b].eq(Cat(*(slot_hot[s] for s in range(slots) if s >> b & 1)).any())
-                         for b in range(len(slot)) if slots > 1 << b]
+            m.d.comb += slot.eq(encode_one_hot(slot_hot, len(slot)))
         entry = data.View(order_layout, order.w_data)
         m.d.comb += [entry.slot.eq(slot), entry.fetch.eq(~resident), entry.last.eq(~rest.nonempty.any())]
         # Fetches issued and not yet taken from the landing FIFO.
