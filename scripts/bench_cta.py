@@ -141,9 +141,11 @@ def main(argv=None) -> int:
                    help="fidelity on every sentence too (default: only those with >= --min-n tokens)")
     p.add_argument("--rtl-packets", type=int, default=64, help="packets run on Verilator (0: none)")
     p.add_argument("--rtl-only", type=parse_grid, metavar="compress:H:C",
-                   help="skip the sweep: run this config (and dense) on Verilator, with its cycle model")
+                   help="skip the sweep: this config's cycle model, and (--rtl-packets > 0) this config and dense on Verilator")
     p.add_argument("--json", type=Path, help="write all results here")
     args = p.parse_args(argv)
+    if args.rtl_packets < 0:
+        p.error(f"--rtl-packets must be 0 or more, got {args.rtl_packets}")
     directory = ensure_workloads(args.workloads)
     dense_cfg = DenseConfig(max_tokens=args.max_tokens, lanes=args.lanes)
     if args.rtl_only:
@@ -153,9 +155,11 @@ def main(argv=None) -> int:
         print(f"{cfg.compress} H={h} C={k}, L={args.lanes} N={args.max_tokens}: cycle model over "
               f"{model['packets']} packets with n >= {args.min_n}: CTA {model['cta_cycles']}, dense "
               f"{model['dense_cycles']}: {model['ratio']:.2f}x", flush=True)
-        r = rtl(cfg, dense_cfg, directory, args.min_n, args.rtl_packets)
-        print(f"RTL (Verilator, {r['packets']} packets, outputs exact): CTA {r['cta_cycles']} cycles, "
-              f"dense {r['dense_cycles']} cycles: {r['ratio']:.2f}x")
+        r = None
+        if args.rtl_packets:
+            r = rtl(cfg, dense_cfg, directory, args.min_n, args.rtl_packets)
+            print(f"RTL (Verilator, {r['packets']} packets, outputs exact): CTA {r['cta_cycles']} cycles, "
+                  f"dense {r['dense_cycles']} cycles: {r['ratio']:.2f}x")
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps({"config": cfg.to_dict(), "model": model, "rtl": r}, indent=1))
