@@ -37,23 +37,25 @@ __all__ = ["cta_cycles", "cluster_cycles", "PacketCycles", "SCATTER_LATENCY", "A
 #   argmin_stages   argmin tree over the C (distance, index) pairs, ties to the lower index
 #   1               compare stage: the tree's best against the tokens still in flight
 #   1               decide: hit / forwarded hit / open a cluster / nearest; table, map written
-#   SUMS_STAGES     sums read issued (block RAM), read data registered, add and write
+#   SUMS_STAGES     read address registered, sums read (block RAM), read data registered, add and write
 # The cluster of a token depends on the table after the previous token, so a token's search
 # also compares its hash with the (at most decide_latency) tokens ahead of it in the pipeline
 # and takes their decisions (forwarding); sums reads are forwarded from the two writes in flight.
-# EMIT, from the cycle after the last token's sums are written: read issued, read data
-# registered, rounding offset added (golden.cta.divide), data_bits division steps into the
-# output register: one centroid per cycle.
+# EMIT, from the cycle after the last token's sums are written: read address registered, read,
+# read data registered, rounding offset added (golden.cta.divide), data_bits division steps
+# into the output register: one centroid per cycle.
 
 #: Levels of the argmin tree (a distance compare and a mux each) per register stage.
 ARGMIN_LEVELS_PER_STAGE = 1
 #: Hash bits XORed and counted in the first distance stage; wider hashes add a second stage
 #: that adds the partial popcounts.
 POPCOUNT_BITS_PER_STAGE = 8
-#: Decided cluster -> sums written: read issued, read data registered, add and write.
-SUMS_STAGES = 3
-#: Emit: read issued, read data registered, rounding offset ``+ floor(n/2)``.
-EMIT_READ_STAGES = 3
+#: Decided cluster -> sums written: read address registered, read, read data registered, add
+#: and write. The address is a register with nothing after it (the sums' block RAMs lie
+#: across the die), so reading costs a stage of its own.
+SUMS_STAGES = 4
+#: Emit: read address registered, read, read data registered, rounding offset ``+ floor(n/2)``.
+EMIT_READ_STAGES = 4
 
 
 def dist_stages(hash_bits: int) -> int:

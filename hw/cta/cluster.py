@@ -145,7 +145,7 @@ class Clusterer(wiring.Component):
         # at the input, its first-token flag hung on the input handshake, far from its readers.
         scale_bits = fmt.scale_bits if self._scale else 0
         vec_width = d * w * (2 if values else 1) + scale_bits
-        buf_depth = 1 << clog2(hasher_latency(cfg.lanes) + D + 6)
+        buf_depth = 1 << clog2(hasher_latency(cfg.lanes) + D + SUMS_STAGES + 3)
         m.submodules.vbuf = vbuf = Memory(shape=unsigned(vec_width), depth=buf_depth, init=[], attrs=BLOCK_RAM)
         buf_wr, buf_rd = vbuf.write_port(), vbuf.read_port()
         buf_in, buf_out = Signal(range(buf_depth)), Signal(range(buf_depth))
@@ -279,7 +279,7 @@ class Clusterer(wiring.Component):
                 with m.If(slot[j]):
                     m.d.sync += table[j].eq(tok["hash"])
 
-        # --- Sums: A (D+1) read issued, B (D+2) read data registered, C (D+3) add and write. ---
+        # --- Sums: D+1 read address registered, A (D+2) read, B (D+3) read data registered, C (D+4) add and write. ---
         row = data.StructLayout({"sum": data.ArrayLayout(unsigned(s_bits), d), "count": unsigned(n_bits)})
         m.submodules.sums = sums = Memory(shape=row, depth=c_max, init=[], attrs=BLOCK_RAM)
         s_wr, s_rd = sums.write_port(), sums.read_port()
@@ -291,16 +291,20 @@ class Clusterer(wiring.Component):
         map_wr, map_rd = cmap.write_port(), cmap.read_port(domain="comb")
         m.d.comb += [map_rd.addr.eq(self.map_addr), self.map_data.eq(map_rd.data)]
 
-        a_cid = _reg(m, cid, "a_cid")
-        a_new = _reg(m, new, "a_new")
-        a = stages[D + 1]
-        m.d.comb += [map_wr.addr.eq(a["pos"]), map_wr.data.eq(a_cid), map_wr.en.eq(a["cv"])]
-        with m.If(a["pv"] & a["last"]):
+        # Stage D+1: the decided cluster registered; the map written; the sums' read address
+        # register loaded from it (below). A: the address at the block RAMs.
+        r_cid = _reg(m, cid, "r_cid")
+        r_new = _reg(m, new, "r_new")
+        r = stages[D + 1]
+        m.d.comb += [map_wr.addr.eq(r["pos"]), map_wr.data.eq(r_cid), map_wr.en.eq(r["cv"])]
+        with m.If(r["pv"] & r["last"]):
             m.d.sync += [self.clusters.eq(n_open), self.n_tokens.eq(pos)]
+        a_cid, a_new = _reg(m, r_cid, "a_cid"), _reg(m, r_new, "a_new")
+        a = stages[D + 2]
         b_cid, b_new = _reg(m, a_cid, "b_cid"), _reg(m, a_new, "b_new")
-        b = stages[D + 2]
+        b = stages[D + 3]
         c_cid = _reg(m, b_cid, "c_cid")
-        c = stages[D + 3]
+        c = stages[D + 4]
         # The two writes in flight when a token's read was issued (last cycle's, the one before).
         w1_v, w1_cid, w1_row = Signal(), Signal(cid_bits), Signal(row)
         w2_v, w2_cid, w2_row = Signal(), Signal(cid_bits), Signal(row)
@@ -392,8 +396,9 @@ class Clusterer(wiring.Component):
         def stage_reg(value, name, shape=None):
             return _reg(m, value, name, shape if shape is not None else Value.cast(value).shape())
 
-        v1 = stage_reg(issue, "e1_v", unsigned(1))
-        l1 = stage_reg(e == self.clusters - 1, "e1_last", unsigned(1))
+        v0 = stage_reg(issue, "e0_v", unsigned(1))          # the address register holds e
+        l0 = stage_reg(e == self.clusters - 1, "e0_last", unsigned(1))
+        v1, l1 = stage_reg(v0, "e1_v", unsigned(1)), stage_reg(l0, "e1_last", unsigned(1))
         v2, l2 = stage_reg(v1, "e2_v", unsigned(1)), stage_reg(l1, "e2_last", unsigned(1))
         r2 = stage_reg(s_rd.data, "e2_row", row)
         n2 = r2.count
@@ -455,15 +460,20 @@ class Clusterer(wiring.Component):
             with m.If((state == HOLD) & self.release):
                 m.d.sync += [state.eq(COLLECT), accepting.eq(1)]
 
-        # The sums' read address is the emit counter while emitting, else the token's cluster.
-        # Each memory's select is its own copy of ``state == EMIT`` (kept registers loaded with
-        # its next value, from the two transitions above), so the state register does not
-        # route to both memories' address pins across the die.
+        # The sums' read address is the emit counter while emitting, else the token's cluster,
+        # a register per memory (loaded a stage ahead) with nothing between it and the block
+        # RAMs: the memories' block RAMs lie across the die, and a multiplexer in front of the
+        # address spent the whole cycle on that route (5.7-6.6 ns, the cta engine's critical
+        # path). Each memory's select is its own copy of ``state == EMIT`` (kept registers
+        # loaded with its next value, from the two transitions above), so the state register
+        # does not route to both memories' address logic.
         emitting_next = Mux(v & l, 0, Mux(c["pv"] & c["last"], 1, emitting))
         sums_emitting, vsums_emitting = replicated_register(m, emitting_next, "emitting", 2)
-        m.d.comb += [s_rd.addr.eq(Mux(sums_emitting, e, a_cid)), s_rd.en.eq(1)]
+        m.d.comb += [s_rd.addr.eq(_reg(m, Mux(sums_emitting, e, r_cid), "s_addr", unsigned(cid_bits))),
+                     s_rd.en.eq(1)]
         if values:
-            m.d.comb += [v_rd.addr.eq(Mux(vsums_emitting, e, a_cid)), v_rd.en.eq(1)]
+            m.d.comb += [v_rd.addr.eq(_reg(m, Mux(vsums_emitting, e, r_cid), "v_addr", unsigned(cid_bits))),
+                         v_rd.en.eq(1)]
         return m
 
 
