@@ -132,6 +132,12 @@ def rtl(cfg: CtaConfig, dense_cfg: DenseConfig, directory: Path, min_n: int, cou
             "per_packet": per_packet}
 
 
+def print_rtl(r: dict) -> None:
+    print(f"RTL (Verilator, {r['packets']} packets, outputs exact): CTA {r['cta_cycles']} cycles, "
+          f"dense {r['dense_cycles']} cycles: {r['ratio']:.2f}x; cycles equal to both cycle models "
+          f"on {r['equal_to_models']} of {r['packets']} packets")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workloads", type=Path, default=DEFAULT_WORKLOADS)
@@ -146,7 +152,8 @@ def main(argv=None) -> int:
                    help="fidelity on every sentence too (default: only those with >= --min-n tokens)")
     p.add_argument("--rtl-packets", type=int, default=64, help="packets run on Verilator (0: none)")
     p.add_argument("--rtl-only", type=parse_grid, metavar="compress:H:C",
-                   help="skip the sweep: this config's cycle model, and (--rtl-packets > 0) this config and dense on Verilator")
+                   help="skip the sweep: this config's cycle model and, with --rtl-packets > 0, "
+                        "this config and dense on Verilator")
     p.add_argument("--json", type=Path, help="write all results here")
     args = p.parse_args(argv)
     if args.rtl_packets < 0:
@@ -163,9 +170,7 @@ def main(argv=None) -> int:
         r = None
         if args.rtl_packets:
             r = rtl(cfg, dense_cfg, directory, args.min_n, args.rtl_packets)
-            print(f"RTL (Verilator, {r['packets']} packets, outputs exact): CTA {r['cta_cycles']} cycles, "
-                  f"dense {r['dense_cycles']} cycles: {r['ratio']:.2f}x; cycles equal to both cycle models "
-                  f"on {r['equal_to_models']} of {r['packets']} packets")
+            print_rtl(r)
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps({"config": cfg.to_dict(), "model": model, "rtl": r}, indent=1))
@@ -199,9 +204,7 @@ def main(argv=None) -> int:
         if args.rtl_packets:
             r = rtl(cfg, dense_cfg, directory, args.min_n, args.rtl_packets)
             result["rtl"] = r
-            print(f"RTL (Verilator, {r['packets']} packets, outputs exact): CTA {r['cta_cycles']} cycles, "
-                  f"dense {r['dense_cycles']} cycles: {r['ratio']:.2f}x; cycles equal to both cycle models "
-                  f"on {r['equal_to_models']} of {r['packets']} packets")
+            print_rtl(r)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1))
