@@ -1,6 +1,6 @@
 """CTA token clustering unit: hash, cluster table, centroid sums and counts, rounded division."""
 
-from amaranth import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Shape, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -13,13 +13,15 @@ from golden.numerics import log2_lut
 from golden.timing import hasher_latency
 
 from ..common import Hasher
+from ..common.bram import RegisteredReadMemory
 from ..common.fifo import CreditFIFO
 from ..common.pipeline import replicated_register, tournament
 
 __all__ = ["Clusterer", "cluster_input_layout", "centroid_layout"]
 
-#: The sums and the vector buffer are shallow (C rows, a few dozen tokens) but wide: in LUT RAM
-#: every address bit would fan out to hundreds of cells, so they are asked for as block RAM.
+#: The vector buffer is shallow (a few dozen tokens) but wide: in LUT RAM every address bit would
+#: fan out to hundreds of cells, so it is asked for as block RAM (the sums, as shallow and wide, are
+#: a RegisteredReadMemory: DP16KD blocks on the ECP5).
 BLOCK_RAM = {"ram_style": "block"}
 #: Elements of a centroid row per copy of the sums' forwarding selects (each row, sums and value
 #: sums, has its own copies): a copy drives 4 x (sum bits) multiplexer inputs of one row instead of
@@ -281,12 +283,18 @@ class Clusterer(wiring.Component):
 
         # --- Sums: D+1 read address registered, A (D+2) read, B (D+3) read data registered, C (D+4) add and write. ---
         row = data.StructLayout({"sum": data.ArrayLayout(unsigned(s_bits), d), "count": unsigned(n_bits)})
-        m.submodules.sums = sums = Memory(shape=row, depth=c_max, init=[], attrs=BLOCK_RAM)
-        s_wr, s_rd = sums.write_port(), sums.read_port()
+        # The word read is registered once, in C for the token's add and in E2 for the emit (the
+        # same register: both load it every cycle); on the ECP5 it is the block RAMs' own output
+        # register, so no route from their clock-to-out to a fabric register spends a cycle.
+        sums = RegisteredReadMemory(m, width=Shape.cast(row).width, depth=c_max, name="sums", platform=platform)
+        s_wr, s_rd = sums.write, sums.read
+        s_row = row(sums.registered(None, "sums_rdata"))
         if values:
             vrow = data.ArrayLayout(unsigned(s_bits), d)
-            m.submodules.vsums = vsums = Memory(shape=vrow, depth=c_max, init=[], attrs=BLOCK_RAM)
-            v_wr, v_rd = vsums.write_port(), vsums.read_port()
+            vsums = RegisteredReadMemory(m, width=Shape.cast(vrow).width, depth=c_max, name="vsums",
+                                         platform=platform)
+            v_wr, v_rd = vsums.write, vsums.read
+            v_row = vrow(vsums.registered(None, "vsums_rdata"))
         m.submodules.map = cmap = Memory(shape=unsigned(cid_bits), depth=n_max, init=[])
         map_wr, map_rd = cmap.write_port(), cmap.read_port(domain="comb")
         m.d.comb += [map_rd.addr.eq(self.map_addr), self.map_data.eq(map_rd.data)]
@@ -334,7 +342,7 @@ class Clusterer(wiring.Component):
             m.d.sync += buf_out.eq(buf_out + 1)
         m.d.sync += buf_level.eq(buf_level + took - a["pv"])
         vec = _reg(m, buf_rd.data, "c_vec", unsigned(vec_width))
-        q_row = _reg(m, s_rd.data, "c_row", row)
+        q_row = s_row
         if self._scale:
             scale = Signal(scale_bits)
             first_c = Signal(init=1)   # the token in C is its packet's first
@@ -359,7 +367,7 @@ class Clusterer(wiring.Component):
                      w2_v.eq(w1_v), w2_cid.eq(w1_cid), w2_row.eq(w1_row)]
         if values:
             w1_vrow, w2_vrow = Signal(vrow), Signal(vrow)
-            q_vrow = _reg(m, v_rd.data, "c_vrow", vrow)
+            q_vrow = v_row
             vbase = Signal(vrow)
             sel = selects("vsums")
             m.d.comb += [vbase[t].eq(forwarded(sel, t, w1_vrow[t], w2_vrow[t], q_vrow[t])) for t in range(d)]
@@ -400,11 +408,11 @@ class Clusterer(wiring.Component):
         l0 = stage_reg(e == self.clusters - 1, "e0_last", unsigned(1))
         v1, l1 = stage_reg(v0, "e1_v", unsigned(1)), stage_reg(l0, "e1_last", unsigned(1))
         v2, l2 = stage_reg(v1, "e2_v", unsigned(1)), stage_reg(l1, "e2_last", unsigned(1))
-        r2 = stage_reg(s_rd.data, "e2_row", row)
+        r2 = s_row
         n2 = r2.count
         lanes = [r2.sum[t] for t in range(d)]
         if values:
-            vr2 = stage_reg(v_rd.data, "e2_vrow", vrow)
+            vr2 = v_row
             lanes += [vr2[t] for t in range(d)]
         y_bits = (n_max * (1 << w) - 1).bit_length()
         v, l = stage_reg(v2, "e3_v", unsigned(1)), stage_reg(l2, "e3_last", unsigned(1))
