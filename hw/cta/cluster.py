@@ -281,11 +281,14 @@ class Clusterer(wiring.Component):
                 with m.If(slot[j]):
                     m.d.sync += table[j].eq(tok["hash"])
 
-        # --- Sums: D+1 read address registered, A (D+2) read, B (D+3) read data registered, C (D+4) add and write. ---
+        # --- Sums: D+1 read address registered, A (D+2) read, B (D+3) read data registered, C (D+4)
+        # add, C+1 write (from the register holding the sum). ---
         row = data.StructLayout({"sum": data.ArrayLayout(unsigned(s_bits), d), "count": unsigned(n_bits)})
         # The word read is registered once, in C for the token's add and in E2 for the emit (the
         # same register: both load it every cycle); on the ECP5 it is the block RAMs' own output
-        # register, so no route from their clock-to-out to a fabric register spends a cycle.
+        # register, so no route from their clock-to-out to a fabric register spends a cycle. The
+        # sum is written a cycle after the add, from its register (``w1``): the routes from the
+        # block RAMs to the adders and from the adders to the block RAMs are in different cycles.
         sums = RegisteredReadMemory(m, width=Shape.cast(row).width, depth=c_max, name="sums", platform=platform)
         s_wr, s_rd = sums.write, sums.read
         s_row = row(sums.registered(None, "sums_rdata"))
@@ -313,9 +316,15 @@ class Clusterer(wiring.Component):
         b = stages[D + 3]
         c_cid = _reg(m, b_cid, "c_cid")
         c = stages[D + 4]
-        # The two writes in flight when a token's read was issued (last cycle's, the one before).
-        w1_v, w1_cid, w1_row = Signal(), Signal(cid_bits), Signal(row)
-        w2_v, w2_cid, w2_row = Signal(), Signal(cid_bits), Signal(row)
+        # The three writes a token's read did not see, newest first: the sums of the two tokens
+        # ahead of it in the add stage (``w1``, ``w2``, not yet written when it read) and of the
+        # one before (``w3``, written in the cycle it read: a block RAM's word read from an address
+        # written in the same cycle is undefined, so it is never used).
+        # The write's address and enable: a copy per memory (one register driving both memories'
+        # blocks is routed across the die).
+        w1_vs = replicated_register(m, c["cv"], "w1_v", 2 if values else 1)
+        w1_cids = replicated_register(m, c_cid, "w1_cid", 2 if values else 1)
+        w1_row, w2_row, w3_row = Signal(row), Signal(row), Signal(row)
         # The base selects (a new cluster starts from zero; else the newest write in flight to this
         # cluster, else the word read) drive every bit of a row's multiplexers: one copy of each per
         # row (sums, value sums) and SELECT_GROUP elements, so that no one flip-flop's net spans the
@@ -324,18 +333,21 @@ class Clusterer(wiring.Component):
         # every cycle): a copy fed by the compare's LUT would be packed with that LUT, far from
         # its multiplexers; fed by a register, the placer puts it beside them.
         copies = -(-d // SELECT_GROUP)
-        # b against a now is c against b a cycle later; c against a now is w1 against b then.
+        # b against a now is c against b a cycle later; c against a now is w1 against b then; c
+        # against r now is w2 against b two cycles later.
         match1_early = _reg(m, b["cv"] & (b_cid == a_cid), "match1_early")
         match2_early = _reg(m, c["cv"] & (c_cid == a_cid), "match2_early")
+        match3_early = _reg(m, _reg(m, c["cv"] & (c_cid == r_cid), "match3_a"), "match3_early")
 
         def selects(row_name):
             return (replicated_register(m, b_new, f"{row_name}_c_new", copies),
                     replicated_register(m, match1_early, f"{row_name}_match1", copies),  # becomes w1 next cycle
-                    replicated_register(m, match2_early, f"{row_name}_match2", copies))  # becomes w2 next cycle
+                    replicated_register(m, match2_early, f"{row_name}_match2", copies),  # becomes w2 next cycle
+                    replicated_register(m, match3_early, f"{row_name}_match3", copies))  # becomes w3 next cycle
 
-        def forwarded(sel, t, w1, w2, read):   # element t's base (t = 0 also selects the count's)
-            c_new, match1, match2 = (copy[t // SELECT_GROUP] for copy in sel)
-            return Mux(c_new, 0, Mux(match1, w1, Mux(match2, w2, read)))
+        def forwarded(sel, t, w1, w2, w3, read):   # element t's base (t = 0 also selects the count's)
+            c_new, match1, match2, match3 = (copy[t // SELECT_GROUP] for copy in sel)
+            return Mux(c_new, 0, Mux(match1, w1, Mux(match2, w2, Mux(match3, w3, read))))
         # The token's vector: read from the buffer in A (every token, dropped ones too), registered in C.
         m.d.comb += [buf_rd.addr.eq(buf_out), buf_rd.en.eq(1)]
         with m.If(a["pv"]):
@@ -357,24 +369,23 @@ class Clusterer(wiring.Component):
 
         base = Signal(row)
         sel = selects("sums")
-        m.d.comb += [base.sum[t].eq(forwarded(sel, t, w1_row.sum[t], w2_row.sum[t], q_row.sum[t])) for t in range(d)]
-        m.d.comb += base.count.eq(forwarded(sel, 0, w1_row.count, w2_row.count, q_row.count))
+        m.d.comb += [base.sum[t].eq(forwarded(sel, t, w1_row.sum[t], w2_row.sum[t], w3_row.sum[t], q_row.sum[t])) for t in range(d)]
+        m.d.comb += base.count.eq(forwarded(sel, 0, w1_row.count, w2_row.count, w3_row.count, q_row.count))
         total = Signal(row)
         m.d.comb += [total.sum[t].eq(base.sum[t] + biased(t, 0)) for t in range(d)]
         m.d.comb += total.count.eq(base.count + 1)
-        m.d.comb += [s_wr.addr.eq(c_cid), s_wr.data.eq(total), s_wr.en.eq(c["cv"])]
-        m.d.sync += [w1_v.eq(c["cv"]), w1_cid.eq(c_cid), w1_row.eq(total),
-                     w2_v.eq(w1_v), w2_cid.eq(w1_cid), w2_row.eq(w1_row)]
+        m.d.sync += [w1_row.eq(total), w2_row.eq(w1_row), w3_row.eq(w2_row)]
+        m.d.comb += [s_wr.addr.eq(w1_cids[0]), s_wr.data.eq(w1_row), s_wr.en.eq(w1_vs[0])]
         if values:
-            w1_vrow, w2_vrow = Signal(vrow), Signal(vrow)
+            w1_vrow, w2_vrow, w3_vrow = Signal(vrow), Signal(vrow), Signal(vrow)
             q_vrow = v_row
             vbase = Signal(vrow)
             sel = selects("vsums")
-            m.d.comb += [vbase[t].eq(forwarded(sel, t, w1_vrow[t], w2_vrow[t], q_vrow[t])) for t in range(d)]
+            m.d.comb += [vbase[t].eq(forwarded(sel, t, w1_vrow[t], w2_vrow[t], w3_vrow[t], q_vrow[t])) for t in range(d)]
             vtotal = Signal(vrow)
             m.d.comb += [vtotal[t].eq(vbase[t] + biased(t, d * w)) for t in range(d)]
-            m.d.comb += [v_wr.addr.eq(c_cid), v_wr.data.eq(vtotal), v_wr.en.eq(c["cv"])]
-            m.d.sync += [w1_vrow.eq(vtotal), w2_vrow.eq(w1_vrow)]
+            m.d.sync += [w1_vrow.eq(vtotal), w2_vrow.eq(w1_vrow), w3_vrow.eq(w2_vrow)]
+            m.d.comb += [v_wr.addr.eq(w1_cids[1]), v_wr.data.eq(w1_vrow), v_wr.en.eq(w1_vs[1])]
         e = Signal(range(max(c_max, 2)))
         issuing = Signal()
         with m.If(c["pv"] & c["last"]):
