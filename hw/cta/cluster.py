@@ -19,10 +19,6 @@ from ..common.pipeline import replicated_register, tournament
 
 __all__ = ["Clusterer", "cluster_input_layout", "centroid_layout"]
 
-#: The vector buffer is shallow (a few dozen tokens) but wide: in LUT RAM every address bit would
-#: fan out to hundreds of cells, so it is asked for as block RAM (the sums, as shallow and wide, are
-#: a RegisteredReadMemory: DP16KD blocks on the ECP5).
-BLOCK_RAM = {"ram_style": "block"}
 #: Elements of a centroid row per copy of the sums' forwarding selects (each row, sums and value
 #: sums, has its own copies): a copy drives 4 x (sum bits) multiplexer inputs of one row instead of
 #: one flip-flop driving both rows' every bit.
@@ -148,8 +144,12 @@ class Clusterer(wiring.Component):
         scale_bits = fmt.scale_bits if self._scale else 0
         vec_width = d * w * (2 if values else 1) + scale_bits
         buf_depth = 1 << clog2(hasher_latency(cfg.lanes) + D + SUMS_STAGES + 3)
-        m.submodules.vbuf = vbuf = Memory(shape=unsigned(vec_width), depth=buf_depth, init=[], attrs=BLOCK_RAM)
-        buf_wr, buf_rd = vbuf.write_port(), vbuf.read_port()
+        # Its read word is registered once (``c_vec``, loaded every cycle): on the ECP5 in the block
+        # RAMs' output register, not across the die from their clock-to-out. A token's word is
+        # read long after it is written; a word read from an address written in the same cycle
+        # (undefined on the block RAM: the buffer empty) belongs to no token.
+        vbuf = RegisteredReadMemory(m, width=vec_width, depth=buf_depth, name="vbuf", platform=platform)
+        buf_wr, buf_rd = vbuf.write, vbuf.read
         buf_in, buf_out = Signal(range(buf_depth)), Signal(range(buf_depth))
         buf_level = Signal(range(buf_depth + 1))
         # Room for a token, as a register set from the level a cycle earlier with one entry of
@@ -353,7 +353,7 @@ class Clusterer(wiring.Component):
         with m.If(a["pv"]):
             m.d.sync += buf_out.eq(buf_out + 1)
         m.d.sync += buf_level.eq(buf_level + took - a["pv"])
-        vec = _reg(m, buf_rd.data, "c_vec", unsigned(vec_width))
+        vec = vbuf.registered(None, "c_vec")
         q_row = s_row
         if self._scale:
             scale = Signal(scale_bits)

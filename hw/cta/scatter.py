@@ -14,8 +14,9 @@ class Scatter(wiring.Component):
     """COLLECT: centroid output rows on ``i`` are stored in cluster order until ``last``.
     SCATTER: for token t = 0 .. n_tokens-1, reads its cluster from the clustering unit's map
     (``map_addr``/``map_data``, combinational; read a cycle before the token is issued) and emits
-    that cluster's row on ``o``, one per cycle; ``done`` is high in the cycle that issues the last
-    one.
+    that cluster's row on ``o``, one per cycle; ``done`` is high in the cycle after the one that
+    issues the last one (a register: from the output's ``ready`` through the issue it reached the
+    query clusterer's state across the die in one cycle).
 
     Members:
         i: ``In(stream.Signature(output_layout))`` one row per query cluster.
@@ -68,9 +69,9 @@ class Scatter(wiring.Component):
         with m.If(~collect & en):
             m.d.sync += [self.o.valid.eq(1), self.o.payload.data.eq(rd.data), self.o.payload.last.eq(last),
                          ahead.eq(ahead + 1), last.eq(ahead + 1 == self.n_tokens)]
-            m.d.comb += self.done.eq(last)
             with m.If(last):
                 m.d.sync += [collect.eq(1), ahead.eq(0)]
         with m.Elif(en):
             m.d.sync += self.o.valid.eq(0)
+        m.d.sync += self.done.eq(~collect & en & last)
         return m
