@@ -37,10 +37,12 @@ __all__ = ["cta_cycles", "cluster_cycles", "PacketCycles", "SCATTER_LATENCY", "A
 #   argmin_stages   argmin tree over the C (distance, index) pairs, ties to the lower index
 #   1               compare stage: the tree's best against the tokens still in flight
 #   1               decide: hit / forwarded hit / open a cluster / nearest; table, map written
-#   SUMS_STAGES     read address registered, sums read (block RAM), read data registered, add and write
+#   SUMS_STAGES     read address registered, sums read (block RAM), read data registered, add
+#                   (written the cycle after, from the sum's register: not a stage of its own)
 # The cluster of a token depends on the table after the previous token, so a token's search
 # also compares its hash with the (at most decide_latency) tokens ahead of it in the pipeline
-# and takes their decisions (forwarding); sums reads are forwarded from the two writes in flight.
+# and takes their decisions (forwarding); a sums read is forwarded from the three writes it did
+# not see.
 # EMIT, from the cycle after the last token's sums are written: read address registered, read,
 # read data registered, rounding offset added (golden.cta.divide), data_bits division steps
 # into the output register: one centroid per cycle.
@@ -50,8 +52,8 @@ ARGMIN_LEVELS_PER_STAGE = 1
 #: Hash bits XORed and counted in the first distance stage; wider hashes add a second stage
 #: that adds the partial popcounts.
 POPCOUNT_BITS_PER_STAGE = 8
-#: Decided cluster -> sums written: read address registered, read, read data registered, add
-#: and write. The address is a register with nothing after it (the sums' block RAMs lie
+#: Decided cluster -> sums added: read address registered, read, read data registered, add
+#: (the block RAM is written the cycle after, from the sum's register; forwarding covers it). The address is a register with nothing after it (the sums' block RAMs lie
 #: across the die), so reading costs a stage of its own.
 SUMS_STAGES = 4
 #: Emit: read address registered, read, read data registered, rounding offset ``+ floor(n/2)``.

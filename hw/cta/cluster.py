@@ -145,10 +145,13 @@ class Clusterer(wiring.Component):
         vec_width = d * w * (2 if values else 1) + scale_bits
         buf_depth = 1 << clog2(hasher_latency(cfg.lanes) + D + SUMS_STAGES + 3)
         # Its read word is registered once (``c_vec``, loaded every cycle): on the ECP5 in the block
-        # RAMs' output register, not across the die from their clock-to-out. A token's word is
-        # read long after it is written; a word read from an address written in the same cycle
-        # (undefined on the block RAM: the buffer empty) belongs to no token.
-        vbuf = RegisteredReadMemory(m, width=vec_width, depth=buf_depth, name="vbuf", platform=platform)
+        # RAMs' output register, not across the die from their clock-to-out. Its write is
+        # registered beside the block RAMs (the input handshake, the write enable, was routed
+        # across the die to them). A token's word is read long after it is written; a word read
+        # from an address written in the same cycle (undefined on the block RAM: the buffer
+        # empty) belongs to no token.
+        vbuf = RegisteredReadMemory(m, width=vec_width, depth=buf_depth, name="vbuf", platform=platform,
+                                    write_registered=True)
         buf_wr, buf_rd = vbuf.write, vbuf.read
         buf_in, buf_out = Signal(range(buf_depth)), Signal(range(buf_depth))
         buf_level = Signal(range(buf_depth + 1))

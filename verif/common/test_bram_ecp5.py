@@ -21,13 +21,14 @@ MODEL = Path(__file__).with_name("ecp5_dp16kd.v")
 # weighted sum's value buffer with its write registered, in the 36-bit and the 18-bit mode; then
 # the CTA clusterer's centroid sums and value sums at the default config (488 x 32 and 480 x 32: 14
 # blocks of 36 bits, the last 20 bits wide, 2 of them on port B, or 12, on port A only) and its
-# token buffers (512 x 32, keys with values: the last block 8 bits; 288 x 32, queries with their
-# scale: 8 blocks, all bits used).
+# token buffers, their writes registered (512 x 32, keys with values: the last block 8 bits;
+# 288 x 32, queries with their scale: 8 blocks, all bits used).
 CASES = [BankCase(16, 16384), BankCase(16, 256), BankCase(9, 2048), BankCase(5, 100), BankCase(7, 3000),
          BankCase(3, 8000), BankCase(20, 1000), BankCase(40, 300), BankCase(256, 256), BankCase(73, 128),
          BankCase(28, 128), BankCase(23, 512), BankCase(256, 256, write_registered=True),
          BankCase(20, 1000, write_registered=True), BankCase(488, 32), BankCase(480, 32),
-         BankCase(512, 32), BankCase(288, 32)]
+         BankCase(512, 32, write_registered=True),
+         BankCase(288, 32, write_registered=True)]
 
 
 @pytest.mark.rtl
