@@ -159,7 +159,7 @@ class Clusterer(wiring.Component):
         # margin (the level rises by at most one a cycle), so no compare sits in front of the
         # input handshake. The buffer never comes near full, so the margin never stalls input.
         buf_room = Signal(init=1)
-        m.d.sync += buf_room.eq(buf_level < buf_depth - 1)
+        m.d.sync += buf_room.eq(buf_level < buf_depth - 2)
         in_ok = Signal()
         m.d.comb += in_ok.eq(accepting & buf_room)
         m.d.comb += buf_wr.data.eq(Cat(self.i.payload.data.as_value(),
@@ -251,7 +251,9 @@ class Clusterer(wiring.Component):
 
         # Decide stage (D). hist[s]: the decision made s cycles ago (opened a cluster, which one).
         hist_n = {s: Signal(name=f"hist{s}_new") for s in window}
-        hist_c = {s: Signal(cid_bits, name=f"hist{s}_cid") for s in window}
+        # Kept: the sums' write-address copies load the same cluster as one of these, and Yosys
+        # merged a copy into it, far from the block RAMs it addresses.
+        hist_c = {s: Signal(cid_bits, name=f"hist{s}_cid", attrs={"keep": 1}) for s in window}
         for s in window[1:]:
             m.d.sync += [hist_n[s].eq(hist_n[s - 1]), hist_c[s].eq(hist_c[s - 1])]
         tok = stages[D]
@@ -355,7 +357,11 @@ class Clusterer(wiring.Component):
         m.d.comb += [buf_rd.addr.eq(buf_out), buf_rd.en.eq(1)]
         with m.If(a["pv"]):
             m.d.sync += buf_out.eq(buf_out + 1)
-        m.d.sync += buf_level.eq(buf_level + took - a["pv"])
+        # The level counts a token a cycle after its handshake (from a register: the handshake
+        # routed into the level's adder was the cta engine's critical path), so the room needs
+        # a second entry of margin.
+        took_q = _reg(m, took, "took_q")
+        m.d.sync += buf_level.eq(buf_level + took_q - a["pv"])
         vec = vbuf.registered(None, "c_vec")
         q_row = s_row
         if self._scale:
