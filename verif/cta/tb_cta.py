@@ -15,7 +15,8 @@ from verif.dense.tb_dense import STALL, DenseTB
 from verif.kit import Packer
 from verif.kit.env import rng
 
-from .packets import Packet, case_packets, clustered_packet, expected, expected_cycles, random_packet
+from .packets import (Packet, case_packets, clustered_packet, expected, expected_cycles, expected_outputs,
+                      random_packet)
 
 
 class CtaTB(DenseTB):
@@ -140,6 +141,59 @@ async def reset_mid_packet(dut):
         await tb.run_isolated(clustered_packet(tb.cfg, r, min(tb.cfg.max_tokens, 10), 3, name="after_reset"))
         errors = await tb.errors()
         assert not any(errors.values()), f"error flags after a clean packet: {errors}"
+    tb.record()
+
+
+@cocotb.test()
+async def error_flags(dut):
+    """Error conditions set their flags and nothing else, and a reset clears them. N+1 keys
+    (and N+1 queries, when they are clustered): ``key_overflow`` (``query_overflow``), the
+    excess dropped, the outputs exactly those of the first N. Clustered keys: a value whose
+    ``last`` disagrees with its key's sets ``length_mismatch``; the key frames the packet and
+    the pairs stay paired, so the outputs are exact. Unclustered keys: fewer values than keys
+    set ``missing_value`` (that packet's outputs are not meaningful: framing only)."""
+    tb = CtaTB(dut)
+    await tb.start()
+    cfg, r = tb.cfg, rng(15)
+    n = cfg.max_tokens
+    none = dict.fromkeys(Cta.ERRORS, 0)
+
+    long = clustered_packet(cfg, r, n + 1, 3, name="long")
+    values = long.v if cfg.keys_compressed else long.v[:n]    # unclustered: N values, as the dense unit
+    queries = n + 1 if cfg.queries_compressed else n
+    tb.k.send({"data": row, "last": j == n} for j, row in enumerate(long.k))
+    tb.v.send({"data": row, "last": j == len(values) - 1} for j, row in enumerate(values))
+    tb.q.send({"data": row, "scale": s, "last": i == queries - 1}
+              for i, (row, s) in enumerate(zip(long.q[:queries], long.scale)))
+    first = Packet(q=long.q[:n], k=long.k[:n], v=long.v[:n], scale=long.scale[:n], name="first N")
+    tb.scoreboard.expect("o", ({"data": row, "last": i == n - 1} for i, row in enumerate(expected_outputs(cfg, first))))
+    await tb.drain()
+    errors = await tb.errors()
+    assert errors == {**none, "key_overflow": 1, "query_overflow": int(cfg.queries_compressed)}, f"flags {errors}"
+    await tb.reset()
+    errors = await tb.errors()
+    assert errors == none, f"reset did not clear the flags: {errors}"
+
+    if n >= 2:
+        m = min(n, 3)
+        short = clustered_packet(cfg, r, m, 2, name="short")
+        tb.k.send({"data": row, "last": j == m - 1} for j, row in enumerate(short.k))
+        tb.q.send({"data": row, "scale": s, "last": i == m - 1} for i, (row, s) in enumerate(zip(short.q, short.scale)))
+        if cfg.keys_compressed:
+            # ``last`` on the value before the last too.
+            tb.v.send({"data": row, "last": j >= m - 2} for j, row in enumerate(short.v))
+            outs = expected_outputs(cfg, short)
+            tb.scoreboard.expect("o", ({"data": row, "last": i == m - 1} for i, row in enumerate(outs)))
+            flagged = {**none, "length_mismatch": 1}
+        else:
+            tb.v.send({"data": row, "last": j == m - 2} for j, row in enumerate(short.v[:m - 1]))
+            tb.check_fields = ("last",)
+            tb.scoreboard.expect("o", ({"last": i == m - 1} for i in range(m)))
+            flagged = {**none, "missing_value": 1}
+        await tb.drain()
+        errors = await tb.errors()
+        assert errors == flagged, f"flags {errors}, expected {flagged}"
+    tb.check_fields = None
     tb.record()
 
 

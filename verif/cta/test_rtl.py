@@ -11,13 +11,15 @@ CONFIGS = {
     "queries": CtaConfig(head_dim=8, max_tokens=16, lanes=2, hash_bits=3, max_clusters=5, compress="queries"),
     "default": CtaConfig(),                    # d=32 N=128 L=16 H=8 C=32, compress both
 }
-CASES = ["random_packets", "cases", "padded", "stalls", "reset_mid_packet"]
-#: make test runs one unstalled and one stalled case per config (and the vectors); make sim all.
+CASES = ["random_packets", "cases", "padded", "stalls", "reset_mid_packet", "error_flags"]
+#: make test runs one unstalled and one stalled case per config, the error flags on the small
+#: configs (and the vectors); make sim all.
 FAST = {"cases", "stalls"}
 
 
 def _marks(config, case):
-    return [] if case in FAST else [pytest.mark.slow]
+    fast = case in FAST or (case == "error_flags" and config != "default")
+    return [] if fast else [pytest.mark.slow]
 
 
 @pytest.mark.rtl
