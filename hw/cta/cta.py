@@ -1,6 +1,6 @@
 """CTA engine: token clustering, compressed attention through the common stages, scatter."""
 
-from amaranth import Module
+from amaranth import Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -67,7 +67,11 @@ class Cta(AttentionUnit):
                 kc.i.payload.value.eq(self.v.payload.data), kc.i.payload.last.eq(self.k.payload.last),
                 self.k.ready.eq(kc.i.ready & self.v.valid), self.v.ready.eq(kc.i.ready & self.k.valid),
             ]
-            with m.If(both & kc.i.ready & (self.k.payload.last != self.v.payload.last)):
+            # The flag follows a registered compare, a cycle after the pair: the handshake's
+            # route to the flag's register (placed by the error outputs) was the critical path.
+            mismatch = Signal()
+            m.d.sync += mismatch.eq(both & kc.i.ready & (self.k.payload.last != self.v.payload.last))
+            with m.If(mismatch):
                 m.d.sync += self.errors.length_mismatch.eq(1)
             with m.If(kc.overflow):
                 m.d.sync += self.errors.key_overflow.eq(1)
