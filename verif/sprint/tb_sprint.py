@@ -197,6 +197,55 @@ async def reset_mid_sequence(dut):
 
 
 @cocotb.test()
+async def error_flags(dut):
+    """Error conditions set their flags and nothing else, and a reset clears them. N+1 keys:
+    ``key_overflow``, the excess key dropped, the outputs exactly those of the first N. A read
+    answered with SLVERR (the memory model fails the reads of one pair that the query keeps):
+    ``axi_error``; the engine uses the data as read, so that packet's outputs are checked for
+    their framing only."""
+    tb = SprintTB(dut)
+    await tb.start()
+    cfg, r = tb.cfg, rng(16)
+    n = cfg.max_tokens
+    none = dict.fromkeys(Sprint.ERRORS, 0)
+
+    def send(p: Packet, outputs: list[dict]):
+        tb.ram.write(p.base, memory_image(cfg, p))
+        tb.cmd.send([{"theta": p.theta, "base": p.base}])
+        tb.k.send({"data": row, "last": j == p.n_keys - 1} for j, row in enumerate(p.k))
+        tb.q.send({"data": row, "scale": s, "last": i == p.n_queries - 1}
+                  for i, (row, s) in enumerate(zip(p.q, p.scale)))
+        tb.scoreboard.expect("o", outputs)
+
+    long = random_packet(cfg, r, n=n + 1, n_queries=2, name="long")
+    first = Packet(q=long.q, k=long.k[:n], v=long.v[:n], scale=long.scale, theta=long.theta, base=long.base)
+    send(long, [{"data": row, "last": i == 1} for i, row in enumerate(expected(cfg, first)["out"])])
+    await tb.drain()
+    errors = await tb.errors()
+    assert errors == {**none, "key_overflow": 1}, f"flags {errors}"
+    await tb.reset()
+    errors = await tb.errors()
+    assert errors == none, f"reset did not clear the flags: {errors}"
+
+    # theta_min keeps every key, so the one query fetches every pair, pair 0 among them.
+    p = random_packet(cfg, r, n=min(n, 4), n_queries=1, fraction=1.0, name="slverr")
+    failing = range(p.base, p.base + cfg.pair_stride)
+    read = tb.ram._read
+
+    async def read_or_fail(address, length):
+        if address in failing:
+            raise OSError("injected: this pair's reads answer SLVERR")
+        return await read(address, length)
+    tb.ram._read = read_or_fail
+    send(p, [{"last": True}])
+    await tb.drain()
+    tb.ram._read = read
+    errors = await tb.errors()
+    assert errors == {**none, "axi_error": 1}, f"flags {errors}"
+    tb.record()
+
+
+@cocotb.test()
 async def vectors(dut):
     """Golden vector files (ATTNFORGE_VECTORS): exact data, counters and cycles."""
     from verif.vectors import load_vector

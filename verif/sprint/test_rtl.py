@@ -14,9 +14,9 @@ CONFIGS = {
     "default": SprintConfig(),  # d=32 N=128 L=16, 16 KiB buffer: a long build, make sim only
 }
 FAST = ["small", "noisy"]
-#: make test: one unstalled (cycle-exact) and one stalled case per config, plus the vectors
+#: make test: one unstalled (cycle-exact) and one stalled case per config, the error flags, plus the vectors
 #: (nothing/everything survives, n=1, n=N, beyond the buffer); make sim runs the rest.
-CASES = ["random_packets", "stalls"]
+CASES = ["random_packets", "stalls", "error_flags"]
 SLOW_CASES = ["special", "stalls_counters", "reset_mid_sequence"]
 LATENCY = {"ATTNFORGE_AXI_LATENCY": "5"}
 
