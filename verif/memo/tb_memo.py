@@ -266,6 +266,45 @@ async def errors_and_reset(dut):
 
 
 @cocotb.test()
+async def axi_errors(dut):
+    """Responses other than OKAY set their flags and nothing else. A stored COMPUTE whose map
+    writes the memory model answers with SLVERR: ``axi_write``, and the packet's outputs are
+    still exact (the write only stores the map). A HIT whose map reads are answered with
+    SLVERR: ``axi_read`` too; the unit uses the data as read, so that packet's outputs are not
+    compared."""
+    tb = MemoTB(dut)
+    await tb.start()
+    r, c = rng(24), tb.cfg
+    n = max(2, c.max_tokens // 2)
+    none = dict.fromkeys(Memo.ERRORS, 0)
+    record = range(c.map_address(1, 0), c.map_address(1, 0) + map_words(c, n, n) * (c.axi_data_width // 8))
+
+    def failing(access):
+        async def access_or_fail(address, *args):
+            if address in record:
+                raise OSError("injected: this record's accesses answer SLVERR")
+            return await access(address, *args)
+        return access_or_fail
+
+    write, read = tb.ram_w._write, tb.ram_r._read
+    tb.ram_w._write = failing(write)
+    await tb.run(lambda: tb.compute(random_packet(c, r, n=n, n_queries=n), ptr=1, head=0), name="store fails")
+    tb.ram_w._write = write
+    errors = await tb.read("errors")
+    assert errors == {**none, "axi_write": 1}, f"flags {errors}"
+
+    tb.ram_r._read = failing(read)
+    tb.ignore_o = True
+    tb.cmd.send([{"mode": Mode.HIT, "store": 0, "ptr": 1, "head": 0, "n": n}])
+    tb.v.send({"data": row, "last": j == n - 1} for j, row in enumerate(tb.random_values(r, n)))
+    await tb.drain()
+    tb.ram_r._read, tb.ignore_o = read, False
+    errors = await tb.read("errors")
+    assert errors == {**none, "axi_write": 1, "axi_read": 1}, f"flags {errors}"
+    tb.report.add(packets=2)
+
+
+@cocotb.test()
 async def vectors(dut):
     """Committed golden vectors (ATTNFORGE_VECTORS) on the lookup ports: each is a reset, a
     register write, then back-to-back lookups; every answer equals the file's and the run
