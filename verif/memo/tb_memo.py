@@ -26,7 +26,7 @@ from hw.common.perf import error_layout, perf_layout
 from hw.memo import Memo, Mode, command_layout, registers_layout, request_layout, response_layout
 from verif.dense.packets import random_packet
 from verif.kit import Clocking, Packer, Scoreboard, StreamDriver, StreamMonitor
-from verif.kit.axi import LatencyAxiRamRead
+from verif.kit.axi import LatencyAxiRamRead, failing
 from verif.kit.env import Report, load_config, rng, seed
 
 
@@ -278,22 +278,14 @@ async def axi_errors(dut):
     n = max(2, c.max_tokens // 2)
     none = dict.fromkeys(Memo.ERRORS, 0)
     record = range(c.map_address(1, 0), c.map_address(1, 0) + map_words(c, n, n) * (c.axi_data_width // 8))
-
-    def failing(access):
-        async def access_or_fail(address, *args):
-            if address in record:
-                raise OSError("injected: this record's accesses answer SLVERR")
-            return await access(address, *args)
-        return access_or_fail
-
     write, read = tb.ram_w._write, tb.ram_r._read
-    tb.ram_w._write = failing(write)
+    tb.ram_w._write = failing(write, record)
     await tb.run(lambda: tb.compute(random_packet(c, r, n=n, n_queries=n), ptr=1, head=0), name="store fails")
     tb.ram_w._write = write
     errors = await tb.read("errors")
     assert errors == {**none, "axi_write": 1}, f"flags {errors}"
 
-    tb.ram_r._read = failing(read)
+    tb.ram_r._read = failing(read, record)
     tb.ignore_o = True
     tb.cmd.send([{"mode": Mode.HIT, "store": 0, "ptr": 1, "head": 0, "n": n}])
     tb.v.send({"data": row, "last": j == n - 1} for j, row in enumerate(tb.random_values(r, n)))

@@ -14,7 +14,7 @@ from cocotbext.axi import AxiReadBus
 from hw.common import error_layout, output_layout, perf_layout, query_layout, token_layout
 from hw.sprint.sprint import Sprint, command_layout
 from verif.kit import Clocking, Packer, Scoreboard, StreamDriver, StreamMonitor
-from verif.kit.axi import LatencyAxiRamRead
+from verif.kit.axi import LatencyAxiRamRead, failing
 from verif.kit.env import Report, load_config, rng, seed
 from verif.sprint.packets import Packet, expected, memory_image, random_packet, special_packets
 
@@ -229,14 +229,8 @@ async def error_flags(dut):
 
     # theta_min keeps every key, so the one query fetches every pair, pair 0 among them.
     p = random_packet(cfg, r, n=min(n, 4), n_queries=1, fraction=1.0, name="slverr")
-    failing = range(p.base, p.base + cfg.pair_stride)
     read = tb.ram._read
-
-    async def read_or_fail(address, length):
-        if address in failing:
-            raise OSError("injected: this pair's reads answer SLVERR")
-        return await read(address, length)
-    tb.ram._read = read_or_fail
+    tb.ram._read = failing(read, range(p.base, p.base + cfg.pair_stride))
     send(p, [{"last": True}])
     await tb.drain()
     tb.ram._read = read
