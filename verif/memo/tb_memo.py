@@ -266,6 +266,54 @@ async def errors_and_reset(dut):
 
 
 @cocotb.test()
+async def token_errors(dut):
+    """The common stages' flags through the memo unit's own wiring, on COMPUTE packets: N + 1
+    keys set ``key_overflow`` and N + 1 values ``value_overflow``, each alone, the excess token
+    dropped (outputs those of the first N, exact); fewer values than keys set ``missing_value``
+    (outputs not meaningful: framing only). A reset clears each."""
+    tb = MemoTB(dut)
+    await tb.start()
+    r, c = rng(25), tb.cfg
+    none = dict.fromkeys(Memo.ERRORS, 0)
+
+    def send(keys, values, queries, scales):
+        tb.cmd.send([{"mode": Mode.COMPUTE, "store": 0, "ptr": 0, "head": 0, "n": len(queries)}])
+        tb.k.send({"data": row, "last": j == len(keys) - 1} for j, row in enumerate(keys))
+        tb.v.send({"data": row, "last": j == len(values) - 1} for j, row in enumerate(values))
+        tb.q.send({"data": row, "scale": s, "last": i == len(queries) - 1}
+                  for i, (row, s) in enumerate(zip(queries, scales)))
+
+    def flush():
+        for d in (tb.cmd, tb.k, tb.v, tb.q, tb.lookup):
+            d.clear()
+        tb.scoreboard.clear()
+
+    async def flags_then_reset(expected, what):
+        await tb.drain()
+        errors = await tb.read("errors")
+        assert errors == {**none, **expected}, f"{what}: flags {errors} ({tb.scoreboard.context})"
+        await tb.clocking.reset(2, on_assert=flush)
+        await tb.clocking.wait(c.sets + 5)
+        errors = await tb.read("errors")
+        assert errors == none, f"reset after {what} left flags {errors}"
+
+    n = c.max_tokens
+    t = lambda rows: torch.tensor(rows, dtype=torch.int64)
+    for flag, extra_keys, extra_values in (("key_overflow", 1, 0), ("value_overflow", 0, 1)):
+        packet = random_packet(c, r, n=n, n_queries=n)
+        send(packet.k + tb.random_values(r, extra_keys), packet.v + tb.random_values(r, extra_values),
+             packet.q, packet.scale)
+        tb._expect_out(attention_int(t(packet.q), t(packet.k), t(packet.v), t(packet.scale), c.formats))
+        await flags_then_reset({flag: 1}, f"{flag} (N={n})")
+    if n >= 2:
+        short = random_packet(c, r, n=2, n_queries=1)
+        send(short.k, short.v[:1], short.q, short.scale)
+        tb.scoreboard.expect("o", [{"last": True}])
+        await flags_then_reset({"missing_value": 1}, "two keys, one value")
+    tb.report.add(packets=3)
+
+
+@cocotb.test()
 async def axi_errors(dut):
     """Responses other than OKAY set their flags and nothing else. A stored COMPUTE whose map
     writes the memory model answers with SLVERR: ``axi_write``, and the packet's outputs are

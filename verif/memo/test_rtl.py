@@ -54,7 +54,7 @@ def test_memo_lookup_model(config, ops, stall):
 #: 2 x 16 weighted-sum lanes); the golden vectors use the same two.
 MEMO_CONFIGS = VECTOR_CONFIGS
 MEMO_CASES = {
-    "small": ["miss_then_hit", "stalls", "memoized_path", "errors_and_reset", "axi_errors"],
+    "small": ["miss_then_hit", "stalls", "memoized_path", "errors_and_reset", "axi_errors", "token_errors"],
     "d32": ["miss_then_hit", "stalls"],
 }
 
