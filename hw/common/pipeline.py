@@ -6,7 +6,7 @@ from golden.timing import DSP_INPUT_REGISTERS, DSP_OUTPUT_REGISTERS, operand_lim
 
 from .dsp import dsp_target, ecp5_mult18x18d
 
-__all__ = ["register", "replicated_register", "wire", "adder_tree", "tournament", "pipelined_product", "delay", "round_half_up", "saturate", "counter", "load_packet",
+__all__ = ["register", "replicated_register", "wire", "adder_tree", "tournament", "pipelined_product", "exceeds", "delay", "round_half_up", "saturate", "counter", "load_packet",
            "PacketBanks", "load_banks"]
 
 
@@ -170,6 +170,16 @@ def sum_exceeds(m, a, b, x, width, name):
     total = Signal(signed(w), name=f"{name}_sum")
     m.d.comb += total.eq((p ^ q ^ r) + (((p & q) | (p & r) | (q & r)) << 1))
     return ~total[w - 1]
+
+
+def exceeds(a, x):
+    """``a > x`` for signed ``a`` and ``x``: the sign of ``x - a`` (one bit wider than either,
+    so it cannot wrap), which is the last carry-chain cell's sum. Yosys builds ``a > x`` as the
+    subtract and then a function of its carry, both signs and the overflow, a LUT and a mux
+    behind the chain (the softmax's look-ahead compare, sprint_engine's critical path)."""
+    a, x = Value.cast(a), Value.cast(x)
+    assert a.shape().signed and x.shape().signed, (a.shape(), x.shape())
+    return (x - a)[-1]
 
 
 def delay(m, en, values: dict, stages: int, name: str) -> dict:

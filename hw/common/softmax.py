@@ -11,7 +11,7 @@ from golden.timing import SOFTMAX_SLOTS, product_latency
 from .bram import RegisteredReadMemory
 from .dsp import dsp_target
 from .layouts import prob_layout, score_layout
-from .pipeline import delay, pipelined_product, register, sum_exceeds, wire
+from .pipeline import delay, exceeds, pipelined_product, register, sum_exceeds, wire
 from .streams import SkidBuffer
 
 __all__ = ["Softmax"]
@@ -144,7 +144,7 @@ class Softmax(wiring.Component):
                 return sum_exceeds(m, shifted[:fmt.y_bits].as_signed(), w2["bias"], x, fmt.y_bits, name)
         else:
             def y_next_exceeds(x, name):
-                return y_next > x
+                return exceeds(y_next, x)
         m.d.sync += [above_y.eq(y_next_exceeds(w3["y"], "above_y")),
                      above_max.eq(y_next_exceeds(run_max, "above_max")),
                      chose_y.eq(w3["valid"] & takes_y)]
