@@ -353,6 +353,7 @@ class SprintEngine(AttentionUnit):
         # step (``reusable_idle``: cleared by a cmd and, policy ``previous``, as the walker takes
         # a mask) and with one (``reusable_stepped``), selected by the step.
         reusable_idle, reusable_stepped = Signal(n_max), Signal(n_max)
+        idle_cleared = Signal()     # reusable_idle is 0 (not reusable) this cycle
         step = Signal()
         m.d.comb += reusable_idle.eq(reusable)
         m.d.sync += reusable.eq(Mux(step, reusable_stepped, reusable_idle))
@@ -367,7 +368,7 @@ class SprintEngine(AttentionUnit):
         perf_reused = Signal(COUNTER_BITS, name="perf_reused")
 
         with m.If(handshake(self.cmd)):
-            m.d.comb += reusable_idle.eq(0)
+            m.d.comb += [reusable_idle.eq(0), idle_cleared.eq(1)]
 
         # The mask waits in a staging register, held as a SurvivorSet, until the walker is free:
         # taking the first survivor straight from the macro's mask needs a decrement per group
@@ -393,9 +394,22 @@ class SprintEngine(AttentionUnit):
         keep_next = Mux(staged_valid, staged.mask, macro.mask.payload.keep)
 
         def staged_split(reusable_value):
-            return first_in_groups(keep_next & reusable_value, keep_next & ~reusable_value)
+            # The mask next cycle is the staged one or, while that is empty, the macro's: both
+            # are compared and ``staged_valid`` selects after the compares (in front of them it
+            # drove N multiplexers, and with them three LUT levels ahead of the carry chains).
+            return Mux(staged_valid,
+                       first_in_groups(staged.mask & reusable_value, staged.mask & ~reusable_value),
+                       first_in_groups(macro.mask.payload.keep & reusable_value,
+                                       macro.mask.payload.keep & ~reusable_value))
+        # Cleared (a cmd, or policy ``previous`` a mask taken), reusable_idle splits nothing
+        # inside: that clear selects after the compares too, not in front of them (the cmd's
+        # handshake -> the compares' carry chains was the engine's critical path at one seed).
+        # No start follows a clear by one cycle (the walker steps after a start; a packet's
+        # masks come after its cmd), so the flags after a clear are never used: the clear
+        # keeps them exact, and no testbench can tell it from none (a mutation check agrees).
         m.d.sync += [staged_in.eq(keep_next & Mux(step, reusable_stepped, reusable_idle)),
-                     staged_first_in.eq(Mux(step, staged_split(reusable_stepped), staged_split(reusable_idle)))]
+                     staged_first_in.eq(Mux(step, staged_split(reusable_stepped),
+                                            Mux(idle_cleared, 0, staged_split(reusable))))]
 
         def split_rest(survivor, inside, outside, flags):
             """Assignments: the rest's survivors by residency, from a set's split in two
@@ -415,7 +429,7 @@ class SprintEngine(AttentionUnit):
         start = staged_valid & ~walking
         with m.If(start):
             if cfg.reuse == "previous":
-                m.d.comb += reusable_idle.eq(0)
+                m.d.comb += [reusable_idle.eq(0), idle_cleared.eq(1)]
             m.d.sync += [staged_valid.eq(0), walking.eq(1), last_query.eq(staged_last), j.eq(first.index),
                          lowest.eq(first.bit), *first.take(rest),
                          resident.eq(first.pick(staged_first_in)),
@@ -510,31 +524,36 @@ class SprintEngine(AttentionUnit):
         bw = buffer.write_port()
         br = buffer.read_port(transparent_for=(bw,))
         head = data.View(order_layout, order.r_data)
-        pair = Signal(2 * vec_bits)
         # The address is the entry that becomes the head when the head next moves on and the
         # enable is that move, so the buffer keeps the head's pair while it waits. Nothing writes
         # the buffer then (a write is the head moving on), so holding is exact. With the head's
         # move (the assembler's push) selecting the address instead, that multiplexer in
         # front of the buffer's 15 block RAMs was the engine's critical path.
-        m.d.comb += [br.addr.eq(data.View(order_layout, order.r_following).slot), br.en.eq(order.r_refill),
-                     pair.eq(Mux(head.fetch, pairs.r_data, br.data))]
+        m.d.comb += [br.addr.eq(data.View(order_layout, order.r_following).slot), br.en.eq(order.r_refill)]
         have = order.r_rdy & (~head.fetch | pairs.r_rdy)
-        # The pair waits in an output register (``out_pair``): from it the key goes into the
-        # score stage's load bank (its ready is a register, so the valid does not wait on it)
-        # and the value into a FIFO for the weighted sum, which runs a row behind. Straight from
-        # the buffer's block RAMs (4.3 ns clock-to-out) through the multiplexer to the load bank's
-        # block RAMs and the value FIFO was the engine's critical path. The register takes the
-        # next pair in the cycle it hands its own on, so a survivor still leaves every cycle;
-        # each one a cycle later.
+        # The pair waits in output registers: from them the key goes into the score stage's
+        # load bank (its ready is a register, so the valid does not wait on it) and the value
+        # into a FIFO for the weighted sum, which runs a row behind. Straight from the buffer's
+        # block RAMs (4.3 ns clock-to-out) through the multiplexer to the load bank's block RAMs
+        # and the value FIFO was the engine's critical path. The buffer's pair and the landed
+        # one each have a register (``out_reused``, ``out_landed``) and the multiplexer follows
+        # them: in front of one register it was the critical path after that. The registers take
+        # the next pair in the cycle they hand their own on, so a survivor still leaves every
+        # cycle; each one a cycle later.
         m.submodules.vfifo = vfifo = FlagRegisterFIFO(width=vec_bits + 1, depth=cfg.max_tokens)
         out_valid = Signal()
-        out_pair = Signal(2 * vec_bits)
+        out_reused = Signal(2 * vec_bits)
+        out_landed = Signal(2 * vec_bits)
+        out_fetch = Signal()
         out_last = Signal()
-        handed = out_valid & score.k.ready & vfifo.w_rdy     # the register's pair leaves
+        handed = out_valid & score.k.ready & vfifo.w_rdy     # the registers' pair leaves
         free = ~out_valid | handed
-        push = have & free                                  # the head's pair enters the register
-        with m.If(free):    # loaded whenever free: the enable of its bits ignores ``have``
-            m.d.sync += [out_pair.eq(pair), out_last.eq(head.last)]
+        push = have & free                                  # the head's pair enters the registers
+        with m.If(free):    # loaded whenever free: the enable of their bits ignores ``have``
+            m.d.sync += [out_reused.eq(br.data), out_landed.eq(pairs.r_data), out_fetch.eq(head.fetch),
+                         out_last.eq(head.last)]
+        out_pair = Signal(2 * vec_bits)
+        m.d.comb += out_pair.eq(Mux(out_fetch, out_landed, out_reused))
         with m.If(push):
             m.d.sync += out_valid.eq(1)
         with m.Elif(handed):
