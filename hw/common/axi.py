@@ -1,17 +1,38 @@
 """AXI4 read manager: how units fetch from memory that is not on chip (SPRINT's K/V, MEMO's
 attention database)."""
 
-from amaranth import Module, Mux, Signal
+from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from golden.config import clog2
 
-__all__ = ["AxiReadSignature", "AxiReader", "reader_cmd_layout", "reader_data_layout", "AXI_BOUNDARY"]
+from .pipeline import sum_exceeds
+
+__all__ = ["AxiReadSignature", "AxiReader", "reader_cmd_layout", "reader_data_layout", "AXI_BOUNDARY",
+           "burst_length"]
 
 #: INCR bursts may not cross a 4 KiB boundary (AXI4).
 AXI_BOUNDARY = 4096
+
+
+def burst_length(m, left, offset, *, max_burst: int, page_words: int):
+    """``min(left, max_burst, page_words - offset)``: the next burst of a command with ``left``
+    words to go whose next word is word ``offset`` of its 4 KiB page (both unsigned). The three
+    compares are made side by side and select after them: as ``min(min(left, max_burst),
+    to_boundary)`` the second compare waited on the first's multiplexer, two carry chains in
+    series from ``left`` (the AXI reader's critical path in sprint_engine and memo).
+    ``left > page_words - offset`` is ``left + offset > page_words``, one adder's carry chain
+    (:func:`hw.common.pipeline.sum_exceeds`), not a subtract and then a compare."""
+    width = max(len(left), len(offset), page_words.bit_length()) + 1
+    to_boundary = page_words - offset
+    left_over_max = left > max_burst
+    max_over_boundary = offset > page_words - max_burst     # max_burst > page_words - offset
+    left_over_boundary = sum_exceeds(m, Cat(left, Const(0, 1)).as_signed(), Cat(offset, Const(0, 1)).as_signed(),
+                                     Const(page_words, signed(width)), width, "left_over_boundary")
+    capped_over_boundary = Mux(left_over_max, max_over_boundary, left_over_boundary)
+    return Mux(capped_over_boundary, to_boundary, Mux(left_over_max, max_burst, left))
 OKAY = 0
 
 
@@ -89,13 +110,12 @@ class AxiReader(wiring.Component):
         addr = Signal(self.addr_width)
         left = Signal(16)  # words still to request
         # Words to the next 4 KiB boundary, capped by max_burst and by what is left.
-        to_boundary = page_words - addr[size:clog2(AXI_BOUNDARY)]
-        capped = Mux(left > self.max_burst, self.max_burst, left)
         # The length is registered (Fmax: the min of three and the address and count updates
         # would otherwise form one long path), so a burst issues at most every other cycle.
         burst = Signal(range(max(self.max_burst, page_words) + 1))
         burst_ok = Signal()  # ``burst`` holds the length for the current addr/left
-        m.d.sync += [burst.eq(Mux(capped > to_boundary, to_boundary, capped)), burst_ok.eq(active)]
+        m.d.sync += [burst.eq(burst_length(m, left, addr[size:clog2(AXI_BOUNDARY)], max_burst=self.max_burst,
+                                           page_words=page_words)), burst_ok.eq(active)]
 
         # Per burst in flight: does it end its command? (in issue order)
         m.submodules.ends = ends = SyncFIFO(width=1, depth=self.outstanding)

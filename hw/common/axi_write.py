@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden.config import clog2
 
-from .axi import AXI_BOUNDARY, OKAY, reader_cmd_layout
+from .axi import AXI_BOUNDARY, OKAY, burst_length, reader_cmd_layout
 
 __all__ = ["AxiWriteSignature", "AxiWriter", "writer_cmd_layout", "writer_data_layout"]
 
@@ -80,14 +80,13 @@ class AxiWriter(wiring.Component):
         active = Signal()
         addr = Signal(self.addr_width)
         left = Signal(16)  # words of the command not yet in a burst
-        to_boundary = page_words - addr[size:clog2(AXI_BOUNDARY)]
-        capped = Mux(left > self.max_burst, self.max_burst, left)
         # The length is registered, as in AxiReader (Fmax: the min of three and the address and
         # count updates formed one long path): a burst starts at the earliest two cycles after
         # the command or the previous burst's start.
         burst = Signal(range(max(self.max_burst, page_words) + 1))
         burst_ok = Signal()  # ``burst`` holds the length for the current addr/left
-        m.d.sync += [burst.eq(Mux(capped > to_boundary, to_boundary, capped)), burst_ok.eq(active)]
+        m.d.sync += [burst.eq(burst_length(m, left, addr[size:clog2(AXI_BOUNDARY)], max_burst=self.max_burst,
+                                           page_words=page_words)), burst_ok.eq(active)]
 
         aw_pending = Signal()
         w_left = Signal(range(max(self.max_burst, page_words) + 1))  # beats of the current burst to send
