@@ -15,6 +15,7 @@ __all__ = ["AxiReadSignature", "AxiReader", "reader_cmd_layout", "reader_data_la
 
 #: INCR bursts may not cross a 4 KiB boundary (AXI4).
 AXI_BOUNDARY = 4096
+OKAY = 0
 
 
 def burst_length(m, left, offset, *, max_burst: int, page_words: int):
@@ -33,7 +34,6 @@ def burst_length(m, left, offset, *, max_burst: int, page_words: int):
                                      Const(page_words, signed(width)), width, "left_over_boundary")
     capped_over_boundary = Mux(left_over_max, max_over_boundary, left_over_boundary)
     return Mux(capped_over_boundary, to_boundary, Mux(left_over_max, max_burst, left))
-OKAY = 0
 
 
 class AxiReadSignature(wiring.Signature):
