@@ -91,13 +91,16 @@ class MemoTB:
         rows = out.tolist()
         self.scoreboard.expect("o", ({"data": r, "last": i == len(rows) - 1} for i, r in enumerate(rows)))
 
+    def send_compute(self, keys, values, queries, scales, *, ptr=0, head=0, store=False):
+        """Queue a COMPUTE packet's beats as given (``cmd.n``: the number of queries)."""
+        self.cmd.send([{"mode": Mode.COMPUTE, "store": int(store), "ptr": ptr, "head": head, "n": len(queries)}])
+        self.k.send({"data": r, "last": j == len(keys) - 1} for j, r in enumerate(keys))
+        self.v.send({"data": r, "last": j == len(values) - 1} for j, r in enumerate(values))
+        self.q.send({"data": r, "scale": s, "last": i == len(queries) - 1} for i, (r, s) in enumerate(zip(queries, scales)))
+
     def compute(self, packet, *, ptr=0, head=0, store=True):
         """Queue a COMPUTE packet (n keys = values = queries); returns its integer map."""
-        n = packet.n_keys
-        self.cmd.send([{"mode": Mode.COMPUTE, "store": int(store), "ptr": ptr, "head": head, "n": n}])
-        self.k.send({"data": r, "last": j == n - 1} for j, r in enumerate(packet.k))
-        self.v.send({"data": r, "last": j == n - 1} for j, r in enumerate(packet.v))
-        self.q.send({"data": r, "scale": s, "last": i == n - 1} for i, (r, s) in enumerate(zip(packet.q, packet.scale)))
+        self.send_compute(packet.k, packet.v, packet.q, packet.scale, ptr=ptr, head=head, store=store)
         t = lambda rows: torch.tensor(rows, dtype=torch.int64)
         out, p = attention_int(t(packet.q), t(packet.k), t(packet.v), t(packet.scale), self.cfg.formats,
                                return_probs=True)
@@ -114,6 +117,15 @@ class MemoTB:
     def lookups(self, requests):
         self.lookup.send({"sig": s, "length": n, "ctx": c} for s, n, c in requests)
         self.scoreboard.expect("answer", [self.table.lookup(s, n, c).as_dict() for s, n, c in requests])
+
+    def flush(self):
+        """Forget everything queued and expected (a reset's ``on_assert``); the golden table
+        empties with the unit's."""
+        for d in (self.cmd, self.k, self.v, self.q, self.lookup):
+            d.clear()
+        self.scoreboard.clear()
+        self.table.reset()
+        self.ignore_o = False
 
     async def drain(self, limit=2_000_000):
         start = self.clocking.cycle
@@ -248,14 +260,7 @@ async def errors_and_reset(dut):
     tb.compute(random_packet(c, r, n=n, n_queries=n), ptr=2, head=0)
     tb.scoreboard.clear()
     await tb.clocking.wait(n + 5)
-
-    def flush():
-        for d in (tb.cmd, tb.k, tb.v, tb.q, tb.lookup):
-            d.clear()
-        tb.scoreboard.clear()
-        tb.table.reset()
-        tb.ignore_o = False
-    await tb.clocking.reset(2, on_assert=flush)
+    await tb.clocking.reset(2, on_assert=tb.flush)
     await tb.clocking.wait(c.sets + 5)
     assert not any((await tb.read("errors")).values())
     await tb.run(lambda: tb.hit(tb.random_values(r, n), ptr=1, head=0, p=p),
@@ -276,23 +281,11 @@ async def token_errors(dut):
     r, c = rng(25), tb.cfg
     none = dict.fromkeys(Memo.ERRORS, 0)
 
-    def send(keys, values, queries, scales):
-        tb.cmd.send([{"mode": Mode.COMPUTE, "store": 0, "ptr": 0, "head": 0, "n": len(queries)}])
-        tb.k.send({"data": row, "last": j == len(keys) - 1} for j, row in enumerate(keys))
-        tb.v.send({"data": row, "last": j == len(values) - 1} for j, row in enumerate(values))
-        tb.q.send({"data": row, "scale": s, "last": i == len(queries) - 1}
-                  for i, (row, s) in enumerate(zip(queries, scales)))
-
-    def flush():
-        for d in (tb.cmd, tb.k, tb.v, tb.q, tb.lookup):
-            d.clear()
-        tb.scoreboard.clear()
-
     async def flags_then_reset(expected, what):
         await tb.drain()
         errors = await tb.read("errors")
         assert errors == {**none, **expected}, f"{what}: flags {errors} ({tb.scoreboard.context})"
-        await tb.clocking.reset(2, on_assert=flush)
+        await tb.clocking.reset(2, on_assert=tb.flush)
         await tb.clocking.wait(c.sets + 5)
         errors = await tb.read("errors")
         assert errors == none, f"reset after {what} left flags {errors}"
@@ -301,13 +294,13 @@ async def token_errors(dut):
     t = lambda rows: torch.tensor(rows, dtype=torch.int64)
     for flag, extra_keys, extra_values in (("key_overflow", 1, 0), ("value_overflow", 0, 1)):
         packet = random_packet(c, r, n=n, n_queries=n)
-        send(packet.k + tb.random_values(r, extra_keys), packet.v + tb.random_values(r, extra_values),
-             packet.q, packet.scale)
+        tb.send_compute(packet.k + tb.random_values(r, extra_keys), packet.v + tb.random_values(r, extra_values),
+                        packet.q, packet.scale)
         tb._expect_out(attention_int(t(packet.q), t(packet.k), t(packet.v), t(packet.scale), c.formats))
         await flags_then_reset({flag: 1}, f"{flag} (N={n})")
     if n >= 2:
         short = random_packet(c, r, n=2, n_queries=1)
-        send(short.k, short.v[:1], short.q, short.scale)
+        tb.send_compute(short.k, short.v[:1], short.q, short.scale)
         tb.scoreboard.expect("o", [{"last": True}])
         await flags_then_reset({"missing_value": 1}, "two keys, one value")
     tb.report.add(packets=3)
