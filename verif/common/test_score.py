@@ -25,8 +25,8 @@ CONFIGS = {
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 @pytest.mark.parametrize("config", CONFIGS)
 def test_score_handshakes_follow_the_model(config, seed, gaps):
-    """``gaps``: the query's ``valid`` drops in random cycles (the stage then loads its query
-    register from an invalid payload, which it must never score)."""
+    """``gaps``: the query's ``valid`` drops in random cycles over random payloads (a stage may
+    load its query register from one while it waits, but must never score it)."""
     cfg = CONFIGS[config]
     rng = random.Random(seed)
     n, rows = rng.choice([1, 2, rng.randint(3, cfg.max_tokens)]), 10
