@@ -14,10 +14,16 @@ layer and head of the long sentences:
   AXI memory ``--latency`` cycles per burst; dense: golden/dense/cycles.py (equal to the dense
   RTL), K/V streamed on chip at one token per cycle;
 * ``--rtl K``: also replay the first K heads with n <= 128 on the RTL of the default config
-  (verif/sprint/tb_sprint.py workload case) and report its perf counters next to the model's.
+  (verif/sprint/tb_sprint.py workload case) and report its perf counters next to the model's;
+* ``--msb-bits`` / ``--q-bits``: another crossbar precision (B_msb, B_q), theta calibrated for it
+  as scripts/calibrate_sprint.py does (scripts/benchlib/sprint.py, cached);
+* ``--oracle L,...``: the same measurements with golden/sprint/oracle.py's keep set in place of
+  the crossbar's (per row, the fewest keys holding all but L of the exact probability; float
+  recompute): a reference for any keep rule, plus the fraction of keys some query keeps (every
+  one of them crosses AXI at least once, whatever the reuse policy).
 
 Usage: python scripts/bench_sprint.py [--fractions 0.2,0.5] [--sigmas 0,16] [--limit N]
-       [--json OUT] [--rtl K]
+       [--json OUT] [--rtl K] [--msb-bits B --q-bits B] [--oracle 0.1,0.2]
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import argparse
 import json
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +60,7 @@ def head_costs(cfg, ints, n, latency):
     out = []
     for h in range(keep.shape[0]):
         rows = keep[h, :n, :n].tolist()
-        item = {"kept": sum(map(sum, rows))}
+        item = {"kept": sum(map(sum, rows)), "covered": sum(map(any, zip(*rows)))}
         for policy in ("previous", "all"):
             c = sprint_cycles(cfg.replace(reuse=policy), rows, n_keys=n, latency=latency)
             item[policy] = {"fetched": c.fetched, "reused": c.reused, "cycles": c.cycles}
@@ -106,6 +113,10 @@ def main(argv=None) -> int:
     p.add_argument("--axi-bits", type=int, help="AXI data width for the cost part (default: the config's)")
     p.add_argument("--json", type=Path)
     p.add_argument("--rtl", type=int, default=0, metavar="K", help="replay K heads (n <= 128) on the RTL")
+    p.add_argument("--msb-bits", type=int, help="crossbar key bits B_msb (default: the config's, 4)")
+    p.add_argument("--q-bits", type=int, help="crossbar query bits B_q (default: the config's, 4)")
+    p.add_argument("--oracle", default="", metavar="L,...",
+                   help="also the oracle keep set leaving out L of each row's probability (golden/sprint/oracle.py)")
     args = p.parse_args(argv)
 
     import torch
@@ -120,12 +131,37 @@ def main(argv=None) -> int:
     long_all = [i for i, n in enumerate(lengths) if n >= args.min_tokens]
     long_idx = long_all[:args.cost_sentences]
     long_sentences = [sentences[i] for i in long_idx]
+    long_lengths = [lengths[i] for i in long_idx]
     if not long_sentences:
         print(f"bench_sprint.py: error: no sentence has {args.min_tokens} tokens or more.", file=sys.stderr)
         return 2
     t0 = time.time()
     ref = embed_with("exact", sentences)
-    cfg = HF_CONFIG if args.axi_bits is None else HF_CONFIG.replace(axi_data_width=args.axi_bits)
+    from golden.config import ConfigError
+    from golden.sprint.hf import ORACLE_LEAVES, oracle_name
+    try:
+        fractions = [float(x) for x in args.fractions.split(",") if x]
+        sigmas = [int(x) for x in args.sigmas.split(",") if x]
+        leaves = [float(x) for x in args.oracle.split(",") if x]
+    except ValueError as e:
+        print(f"bench_sprint.py: error: --fractions, --sigmas and --oracle take comma-separated numbers ({e}).",
+              file=sys.stderr)
+        return 2
+    from golden.sprint.calibrate import FRACTIONS
+    if bad := [x for x in fractions if x not in FRACTIONS]:
+        print(f"bench_sprint.py: error: --fractions {bad[0]:g} is not calibrated; the calibration holds "
+              f"{', '.join(f'{x:g}' for x in FRACTIONS)}.", file=sys.stderr)
+        return 2
+    if bad := [x for x in leaves if x not in ORACLE_LEAVES]:
+        print(f"bench_sprint.py: error: --oracle {bad[0]:g} is not one of {', '.join(f'{x:g}' for x in ORACLE_LEAVES)}"
+              " (golden/sprint/hf.py: ORACLE_LEAVES).", file=sys.stderr)
+        return 2
+    precision = {k: v for k, v in (("msb_bits", args.msb_bits), ("q_bits", args.q_bits)) if v is not None}
+    try:
+        cfg = HF_CONFIG.replace(**precision, **({} if args.axi_bits is None else {"axi_data_width": args.axi_bits}))
+    except ConfigError as e:
+        print(f"bench_sprint.py: error: {e}", file=sys.stderr)
+        return 2
     dense_cfg = DenseConfig(head_dim=cfg.head_dim, max_tokens=cfg.max_tokens)
     pair_axi_bytes = cfg.pair_stride
     results = {"sentences": len(sentences), "long_sentences": len(long_all), "cost_sentences": len(long_idx),
@@ -142,17 +178,17 @@ def main(argv=None) -> int:
     dense_bytes_total *= heads
     rtl_packets = []
 
-    for f in [float(x) for x in args.fractions.split(",") if x]:
-        name = impl_name(f)
+    def measure(name, f=None):
+        """Fidelity of implementation ``name`` and the cost of its keep masks on the long sentences."""
         emb = embed_with(name, sentences)
         cos = cosines(ref, emb)
         costs = []
 
         def tap(ctx, tensors, costs=costs):
             ints = ctx.record["ints"]
-            n = ints["q"].shape[-2]
+            n = ints["keep"].shape[-1]
             costs.extend(head_costs(cfg, ints, n, args.latency))
-            if args.rtl and len(rtl_packets) < args.rtl and n <= 128 and f == 0.5:
+            if args.rtl and len(rtl_packets) < args.rtl and n <= 128 and f == 0.5 and not precision:
                 for h in range(min(2, ints["q"].shape[1])):
                     rtl_packets.append({"name": f"l{ctx.layer_idx}h{h}", "q": ints["q"][0, h].tolist(),
                                         "k": ints["k"][0, h].tolist(), "v": ints["v"][0, h].tolist(),
@@ -162,22 +198,42 @@ def main(argv=None) -> int:
         cos_long = cos[long_all]  # every sentence with n >= min_tokens (batched embeddings)
         row = {"impl": name, "fraction": f, "mean_cosine": cos.mean().item(), "min_cosine": cos.min().item(),
                "long_mean_cosine": cos_long.mean().item(), "long_min_cosine": cos_long.min().item()}
-        pairs = sum(c["kept"] for c in costs)
         total_pairs = sum(lengths[i] ** 2 for i in long_idx) * heads
-        row["kept_fraction"] = pairs / total_pairs
+        row["kept_fraction"] = sum(c["kept"] for c in costs) / total_pairs
+        row["keys_kept_by_some_query"] = sum(c["covered"] for c in costs) / (sum(long_lengths) * heads)
         for policy in ("previous", "all"):
             fetched = sum(c[policy]["fetched"] for c in costs)
             cycles = sum(c[policy]["cycles"] for c in costs)
             row[policy] = {"fetched_bytes": fetched * pair_axi_bytes,
                            "bytes_vs_dense": fetched * pair_axi_bytes / dense_bytes_total,
                            "cycles": cycles, "speedup_vs_dense": dense_cycles_total / cycles}
-        results["fractions"].append(row)
-        print(f"keep {f:.0%}: kept {row['kept_fraction']:.3f}  cosine all {row['mean_cosine']:.5f} "
+        print(f"{name}: kept {row['kept_fraction']:.3f} (keys kept by some query "
+              f"{row['keys_kept_by_some_query']:.3f})  cosine all {row['mean_cosine']:.5f} "
               f"(min {row['min_cosine']:.4f})  n>={args.min_tokens} {row['long_mean_cosine']:.5f} "
               f"(min {row['long_min_cosine']:.4f})  | previous: bytes {row['previous']['bytes_vs_dense']:.1%} "
               f"of dense, {row['previous']['speedup_vs_dense']:.2f}x fewer cycles | all: bytes "
               f"{row['all']['bytes_vs_dense']:.1%}, {row['all']['speedup_vs_dense']:.2f}x", flush=True)
-    for s in [int(x) for x in args.sigmas.split(",") if x]:
+        return row
+
+    if precision:
+        from benchlib.sprint import thetas
+        from golden.sprint.hf import sprint_attention
+    for f in fractions:
+        name = impl_name(f)
+        if precision:  # theta calibrated for this precision, under a name of its own
+            name += f"-m{cfg.msb_bits}q{cfg.q_bits}"
+            if name not in hf.implementations():
+                hf.register_attention(name, partial(sprint_attention, cfg=HF_CONFIG.replace(**precision), fraction=f,
+                                                    thetas=thetas(f, cfg.msb_bits, cfg.q_bits)))
+        results["fractions"].append(measure(name, f))
+    for leave in leaves:
+        row = measure(oracle_name(leave))
+        row["leave"] = leave
+        results.setdefault("oracle", []).append(row)
+    if precision and sigmas:
+        print("bench_sprint.py: --sigmas uses the committed B_msb = B_q = 4 calibration only; skipped.")
+        sigmas = []
+    for s in sigmas:
         name = impl_name(sigma=s)
         cos = cosines(ref, embed_with(name, sentences))
         results["sigmas"].append({"impl": name, "sigma": s, "mean_cosine": cos.mean().item(),

@@ -11,7 +11,11 @@ Members:
 - ``sprint-s<sigma>``: the default fraction with crossbar noise of amplitude sigma;
 - ``sprint-float-k<percent>``: the float model over the same survivors (no quantization of
   the recompute), to tell pruning error from datapath error;
-- :data:`HF_CONFIG`, :func:`sprint_attention`, :data:`SIGMAS`.
+- ``sprint-oracle-l<percent>``: not the unit: float attention over the keys an oracle keeps
+  (golden/sprint/oracle.py: per row the fewest keys holding all but ``<percent>`` of the
+  probability), a reference for what any keep rule could do;
+- :data:`HF_CONFIG`, :func:`sprint_attention`, :data:`SIGMAS`, :data:`ORACLE_LEAVES`,
+  :func:`oracle_name`.
 """
 
 from __future__ import annotations
@@ -24,15 +28,19 @@ from ..hf import register_attention
 from ..quant import quantize
 from .calibrate import FRACTIONS, theta_table
 from .config import SprintConfig
+from .oracle import oracle_attention
 from .model import analog_scores, keep_masks, noise, sprint_float, sprint_quantized
 
-__all__ = ["HF_CONFIG", "DEFAULT_FRACTION", "SIGMAS", "sprint_attention", "impl_name"]
+__all__ = ["HF_CONFIG", "DEFAULT_FRACTION", "SIGMAS", "ORACLE_LEAVES", "sprint_attention", "impl_name",
+           "oracle_name"]
 
 #: MiniLM: head_dim 32; N = 256, the evaluation's longest sequence (evaluate.py --max-length).
 HF_CONFIG = SprintConfig(head_dim=32, max_tokens=256)
 #: The smallest calibrated keep fraction at which MiniLM's embeddings stay at cosine >= 0.99.
 DEFAULT_FRACTION = 0.5
 SIGMAS = (4, 16, 64, 256)
+#: Probability the oracle reference may leave out of each row (``sprint-oracle-l<percent>``).
+ORACLE_LEAVES = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
 
 
 @lru_cache(maxsize=None)
@@ -46,6 +54,10 @@ def impl_name(fraction: float = DEFAULT_FRACTION, sigma: int = 0, exact: bool = 
     if sigma:
         return f"sprint-s{sigma}"
     return "sprint" if fraction == DEFAULT_FRACTION else f"sprint-k{round(fraction * 100)}"
+
+
+def oracle_name(leave: float) -> str:
+    return f"sprint-oracle-l{round(leave * 100)}"
 
 
 def sprint_attention(q, k, v, key_mask, softmax_scale, ctx, *, cfg: SprintConfig = HF_CONFIG,
@@ -83,3 +95,7 @@ for _f in FRACTIONS:
 for _s in SIGMAS:
     register_attention(impl_name(sigma=_s), partial(sprint_attention, cfg=HF_CONFIG.replace(sigma=_s)),
                        description=f"SPRINT, bit-exact int8 unit, {DEFAULT_FRACTION:.0%} kept, noise sigma={_s}")
+for _l in ORACLE_LEAVES:
+    register_attention(oracle_name(_l), partial(oracle_attention, leave=_l),
+                       description=f"not the unit: float attention over an oracle's keys, {_l:.0%} of each row's "
+                                   "probability left out (golden/sprint/oracle.py)")

@@ -59,12 +59,13 @@ def config(point: Point, max_tokens: int):
     return SprintConfig(max_tokens=max_tokens, sigma=point.params["sigma"], msb_bits=point.params["msb_bits"])
 
 
-def thetas(fraction: float, msb_bits: int):
-    """theta ``[layers, heads]`` keeping ``fraction`` at ``msb_bits``: the committed calibration
-    when it was made for ``msb_bits``, else the same calibration run here (cached)."""
+def thetas(fraction: float, msb_bits: int, q_bits: int = 4):
+    """theta ``[layers, heads]`` keeping ``fraction`` at ``msb_bits`` / ``q_bits``: the committed
+    calibration when it was made for them, else the same calibration run here (cached)."""
     import torch
     from golden.sprint.calibrate import FRACTIONS, calibrate, collect_scores, load_thetas, theta_table
-    if load_thetas()["config"]["msb_bits"] == msb_bits:
+    committed = load_thetas()["config"]
+    if (committed["msb_bits"], committed["q_bits"]) == (msb_bits, q_bits):
         return theta_table(fraction)
 
     def run():
@@ -74,8 +75,10 @@ def thetas(fraction: float, msb_bits: int):
         hf.discover()
         tokenizer, model = hf.load_minilm("exact")
         sentences = [s.strip() for s in CALIBRATION.read_text().splitlines() if s.strip()]
-        return calibrate(collect_scores(model, tokenizer, sentences, HF_CONFIG.replace(msb_bits=msb_bits)))["theta"]
-    table = cached("sprint-theta", {"msb_bits": msb_bits, "fractions": list(FRACTIONS)}, run)
+        cfg = HF_CONFIG.replace(msb_bits=msb_bits, q_bits=q_bits)
+        return calibrate(collect_scores(model, tokenizer, sentences, cfg))["theta"]
+    key = {"msb_bits": msb_bits, "fractions": list(FRACTIONS)} | ({"q_bits": q_bits} if q_bits != 4 else {})
+    table = cached("sprint-theta", key, run)
     return torch.tensor(table[f"{fraction:g}"], dtype=torch.int64)
 
 

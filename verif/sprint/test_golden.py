@@ -1,5 +1,6 @@
 """Golden-model tests of SPRINT: config errors, macro model, recompute, bookkeeping, cycles."""
 
+import math
 import random
 
 import pytest
@@ -106,6 +107,33 @@ def test_float_model_with_everything_kept_is_exact_attention():
     keep = torch.ones(4, 4, dtype=torch.bool)
     ref = torch.nn.functional.scaled_dot_product_attention(q[None], k[None], v[None])[0]
     assert torch.allclose(sprint_float(q, k, v, keep), ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("leave", [0.0, 0.1, 0.5])
+def test_oracle_keeps_the_fewest_largest_keys_holding_the_mass(seed, leave):
+    from golden.sprint.oracle import key_coverage, oracle_keep
+    g = torch.Generator().manual_seed(seed)
+    q, k = torch.randn(2, 3, 12, 8, generator=g) * 2, torch.randn(2, 3, 10, 8, generator=g) * 2
+    key_mask = torch.ones(2, 10, dtype=torch.bool)
+    key_mask[1, 7:] = False
+    keep = oracle_keep(q, k, leave, key_mask=key_mask.unsqueeze(1), softmax_scale=0.5)
+    logits = (q @ k.transpose(-1, -2) * 0.5).masked_fill(~key_mask[:, None, None, :], float("-inf"))
+    p = torch.softmax(logits, dim=-1)
+    kept_mass = (p * keep).sum(-1)
+    smallest_kept = p.masked_fill(~keep, 2.0).amin(-1)
+    largest_dropped = p.masked_fill(keep, -1.0).amax(-1)
+    where = f"seed={seed} leave={leave}"
+    assert not keep[1, ..., 7:].any(), where
+    assert (kept_mass >= 1 - leave - 1e-6).all(), where
+    assert (smallest_kept >= largest_dropped).all(), where  # largest first
+    # the fewest: without its smallest kept key, a row holding more than one falls short
+    assert ((kept_mass - smallest_kept < 1 - leave + 1e-6) | (keep.sum(-1) == 1)).all(), where
+    uniform = oracle_keep(torch.zeros_like(q), k, leave, key_mask=key_mask.unsqueeze(1))
+    assert (uniform[0].sum(-1) == math.ceil(10 * (1 - leave) - 1e-9)).all(), where
+    assert key_coverage(uniform[0, 0], 10) == math.ceil(10 * (1 - leave) - 1e-9) / 10, where
+    with pytest.raises(ValueError, match="leave=1"):
+        oracle_keep(q, k, 1.0)
 
 
 def test_bookkeeping_previous_and_all_policies():

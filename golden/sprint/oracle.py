@@ -1,0 +1,52 @@
+"""A reference for SPRINT's measurements, not hardware: the keep set an oracle that sees the
+exact float attention would choose.
+
+For each query row it keeps the fewest keys that hold at least ``1 - leave`` of the row's
+softmax probability (largest first), so no keep rule with the same number of survivors
+leaves less probability out of that row. Run in place of the crossbar's mask (float
+attention over the survivors, as :func:`golden.sprint.model.sprint_float`), it shows how few
+pairs any prune-then-recompute scheme must keep for a given fidelity, and how many keys every
+such scheme must fetch at least once (a key some query keeps crosses AXI at least once).
+
+Members: :func:`oracle_keep`, :func:`key_coverage`, :func:`oracle_attention`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .model import sprint_float
+
+__all__ = ["oracle_keep", "key_coverage", "oracle_attention"]
+
+
+def oracle_keep(q, k, leave: float, key_mask=None, softmax_scale=None) -> torch.Tensor:
+    """``keep [..., nq, nk]`` bool: per query row, the fewest keys holding >= ``1 - leave`` of
+    the row's probability (``0 <= leave < 1``; masked keys are never kept)."""
+    if not 0 <= leave < 1:
+        raise ValueError(f"leave={leave} must be in [0, 1): the fraction of probability the oracle may drop.")
+    if softmax_scale is None:
+        softmax_scale = q.shape[-1] ** -0.5
+    logits = torch.matmul(q, k.transpose(-1, -2)) * softmax_scale
+    if key_mask is not None:
+        logits = logits.masked_fill(~key_mask.unsqueeze(-2), float("-inf"))
+    p = torch.softmax(logits, dim=-1)
+    ordered, order = p.sort(dim=-1, descending=True)
+    # A key is needed while the probability of the larger ones before it is still short.
+    needed = (ordered.cumsum(-1) - ordered) < 1 - leave
+    needed &= ordered > 0
+    needed[..., 0] = True
+    return torch.zeros_like(needed).scatter_(-1, order, needed)
+
+
+def key_coverage(keep: torch.Tensor, n_keys: int) -> float:
+    """Fraction of the ``n_keys`` keys of one head's ``keep [nq, nk]`` that some query keeps."""
+    return float(keep[..., :n_keys].any(dim=-2).sum()) / n_keys
+
+
+def oracle_attention(q, k, v, key_mask, softmax_scale, ctx, *, leave: float):
+    """Float attention over :func:`oracle_keep`'s survivors (a golden.hf implementation);
+    puts ``{"keep": keep}`` into ``ctx.record["ints"]`` for the cost bookkeeping."""
+    keep = oracle_keep(q, k, leave, key_mask=key_mask, softmax_scale=softmax_scale)
+    ctx.record["ints"] = {"keep": keep}
+    return sprint_float(q, k, v, keep, key_mask=key_mask, softmax_scale=softmax_scale)
