@@ -14,8 +14,13 @@ The config with the fewest cycles whose mean cosine on the long sentences is >= 
 then run on Verilator on --rtl-packets of those packets, with the dense unit on the same
 packets (outputs checked exactly by both testbenches; cycles from the units' perf counters).
 
+``--kmeans R,...`` measures instead a reference that is not the engine: float CTA with k-means
+clusters, ceil(n / R) per side (golden/cta/oracle.py), its cosine and its centroid pairs
+C_q C_k against the n^2 token pairs, which bound the compressed attention's MAC-bound saving.
+
 Usage: python scripts/bench_cta.py [--grid both:8:32,both:16:144,...] [--rtl-packets 64] [--json OUT]
        python scripts/bench_cta.py --rtl-only both:16:144 [--rtl-packets 64]
+       python scripts/bench_cta.py --kmeans 1.5,2
 """
 
 from __future__ import annotations
@@ -83,9 +88,9 @@ def model_cycles(cfg: CtaConfig, dense_cfg: DenseConfig, directory: Path, min_n:
             "mac_utilization": macs / (2 * cta) if cta else None}
 
 
-def fidelity(configs, min_n: int, limit: int | None, batch_size: int, all_sentences: bool) -> list[dict]:
+def reference_embeddings(min_n: int, limit: int | None, batch_size: int, all_sentences: bool):
+    """``(tokenizer, sentences, long mask, exact embeddings)`` of the evaluation sentences."""
     from golden import hf
-    from golden.cta.hf import register_config
     hf.discover()
     sentences = [s.strip() for s in SENTENCES.read_text().splitlines() if s.strip()][:limit]
     tokenizer, ref_model = hf.load_minilm("exact")
@@ -94,7 +99,13 @@ def fidelity(configs, min_n: int, limit: int | None, batch_size: int, all_senten
         sentences = [s for s, n in zip(sentences, lengths) if n >= min_n]
         lengths = [n for n in lengths if n >= min_n]
     long = torch.tensor([n >= min_n for n in lengths])
-    ref = hf.embed(ref_model, tokenizer, sentences, batch_size=batch_size)
+    return tokenizer, sentences, long, hf.embed(ref_model, tokenizer, sentences, batch_size=batch_size)
+
+
+def fidelity(configs, min_n: int, limit: int | None, batch_size: int, all_sentences: bool) -> list[dict]:
+    from golden import hf
+    from golden.cta.hf import register_config
+    tokenizer, sentences, long, ref = reference_embeddings(min_n, limit, batch_size, all_sentences)
     out = []
     for cfg in configs:
         name = f"cta-int8-{cfg.compress}-h{cfg.hash_bits}-c{cfg.max_clusters}"
@@ -110,6 +121,32 @@ def fidelity(configs, min_n: int, limit: int | None, batch_size: int, all_senten
                     "seconds": time.perf_counter() - start})
         print(f"  {name}: mean cosine {out[-1]['mean_cosine']:.5f} ({len(sentences)} sentences), "
               f"{out[-1]['mean_cosine_long']:.5f} (n >= {min_n})", flush=True)
+    return out
+
+
+def kmeans_reference(ratios, min_n: int, limit: int | None, batch_size: int) -> list[dict]:
+    """Cosine (sentences with n >= min_n) and centroid pairs / token pairs of the k-means references."""
+    from golden import hf
+    from golden.cta.hf import kmeans_name
+    tokenizer, sentences, _, ref = reference_embeddings(min_n, limit, batch_size, all_sentences=False)
+    out = []
+    for ratio in ratios:
+        start = time.perf_counter()
+        _, model = hf.load_minilm(kmeans_name(ratio))
+        pairs = [0, 0]
+
+        def tap(ctx, tensors, pairs=pairs):
+            pairs[0] += ctx.record["pairs"][0]
+            pairs[1] += ctx.record["pairs"][1]
+        hf.session_of(model).add_tap(tap)
+        cos = (ref * hf.embed(model, tokenizer, sentences, batch_size=batch_size)).sum(dim=1)
+        out.append({"impl": kmeans_name(ratio), "ratio": ratio, "sentences": len(sentences),
+                    "mean_cosine_long": cos.mean().item(), "min_cosine_long": cos.min().item(),
+                    "centroid_pairs_fraction": pairs[0] / pairs[1], "seconds": time.perf_counter() - start})
+        r = out[-1]
+        print(f"  {r['impl']}: mean cosine {r['mean_cosine_long']:.5f} (min {r['min_cosine_long']:.4f}, "
+              f"{len(sentences)} sentences with n >= {min_n}); centroid pairs {r['centroid_pairs_fraction']:.3f} "
+              f"of n^2 (MAC-bound saving at most {1 / r['centroid_pairs_fraction']:.2f}x)", flush=True)
     return out
 
 
@@ -154,10 +191,29 @@ def main(argv=None) -> int:
     p.add_argument("--rtl-only", type=parse_grid, metavar="compress:H:C",
                    help="skip the sweep: this config's cycle model and, with --rtl-packets > 0, "
                         "this config and dense on Verilator")
+    p.add_argument("--kmeans", metavar="R,...",
+                   help="instead of the sweep: the k-means references with ceil(n / R) clusters per side "
+                        "(golden/cta/hf.py: KMEANS_RATIOS)")
     p.add_argument("--json", type=Path, help="write all results here")
     args = p.parse_args(argv)
     if args.rtl_packets < 0:
         p.error(f"--rtl-packets must be 0 or more, got {args.rtl_packets}")
+    if args.kmeans is not None:
+        from golden.cta.hf import KMEANS_RATIOS
+        try:
+            ratios = [float(x) for x in args.kmeans.split(",") if x]
+        except ValueError:
+            p.error(f"--kmeans takes comma-separated ratios, got {args.kmeans!r}")
+        if not ratios or (bad := [r for r in ratios if r not in KMEANS_RATIOS]):
+            p.error(f"--kmeans ratios are {', '.join(f'{r:g}' for r in KMEANS_RATIOS)}, got {args.kmeans!r}")
+        # k-means runs thousands of small per-head ops: one thread each avoids oversubscribing the cores
+        torch.set_num_threads(1)
+        print(f"k-means references (float CTA, compress both, vs exact float, {SENTENCES.name}):", flush=True)
+        rows = kmeans_reference(ratios, args.min_n, args.limit, args.batch_size)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"min_n": args.min_n, "kmeans": rows}, indent=1))
+        return 0
     directory = ensure_workloads(args.workloads)
     dense_cfg = DenseConfig(max_tokens=args.max_tokens, lanes=args.lanes)
     if args.rtl_only:

@@ -6,19 +6,31 @@ Members:
 - ``cta-int8``: the bit-exact engine through :func:`golden.cta.cta_quantized` with :data:`HF_CONFIG`.
 - :func:`attention_fn`: an implementation for any config; :func:`register_config` registers one
   under a name (sweeps use it).
+- ``cta-kmeans-r<ratio>``: not the engine: float CTA with k-means clusters, ``ceil(n / ratio)``
+  per side (golden/cta/oracle.py), a reference for what a better clustering could keep;
+  :data:`KMEANS_RATIOS`, :func:`kmeans_name`.
 - :data:`HF_CONFIG`: ALGORITHMS.md's defaults (compress both, H=8, C=32) at MiniLM's head_dim 32
   and N=512 (the dense unit's, so the integer formats match).
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..hf import register_attention
 from .config import CtaConfig
 from .model import cta_float, cta_quantized
+from .oracle import kmeans_attention
 
-__all__ = ["HF_CONFIG", "attention_fn", "register_config"]
+__all__ = ["HF_CONFIG", "KMEANS_RATIOS", "attention_fn", "register_config", "kmeans_name"]
 
 HF_CONFIG = CtaConfig(head_dim=32, max_tokens=512, data_width=8)
+#: Tokens per cluster of the k-means references (``cta-kmeans-r<ratio>``).
+KMEANS_RATIOS = (1.25, 1.5, 2, 3)
+
+
+def kmeans_name(ratio: float) -> str:
+    return f"cta-kmeans-r{ratio:g}"
 
 
 def attention_fn(cfg: CtaConfig, integer: bool, name: str = "cta"):
@@ -51,3 +63,7 @@ def register_config(name: str, cfg: CtaConfig, integer: bool) -> str:
 
 register_config("cta", HF_CONFIG, integer=False)
 register_config("cta-int8", HF_CONFIG, integer=True)
+for _r in KMEANS_RATIOS:
+    register_attention(kmeans_name(_r), partial(kmeans_attention, ratio=_r),
+                       description=f"not the engine: float CTA with k-means clusters, ceil(n / {_r:g}) per side "
+                                   "(golden/cta/oracle.py)")

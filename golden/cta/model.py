@@ -167,11 +167,15 @@ def _indices(lead):
             yield (i, *rest)
 
 
-def cta_float_head(q, k, v, cfg: CtaConfig, softmax_scale=None):
-    """Float CTA for one head: clusters from the float tokens' hashes, mean centroids,
-    ``ln(n_c)`` bias, float attention, scatter."""
-    kc = cluster_tokens(k, cfg) if cfg.keys_compressed else _identity(k.shape[0])
-    qc = cluster_tokens(q, cfg) if cfg.queries_compressed else _identity(q.shape[0])
+def cta_float_head(q, k, v, cfg: CtaConfig, softmax_scale=None, cluster=None):
+    """Float CTA for one head: clusters from the float tokens' hashes (or from
+    ``cluster(x, side)``, side "keys" then "queries"), mean centroids, ``ln(n_c)`` bias, float
+    attention, scatter."""
+    if cluster is None:
+        def cluster(x, side):
+            return cluster_tokens(x, cfg)
+    kc = cluster(k, "keys") if cfg.keys_compressed else _identity(k.shape[0])
+    qc = cluster(q, "queries") if cfg.queries_compressed else _identity(q.shape[0])
     if cfg.keys_compressed:
         n = torch.tensor(kc.counts, dtype=k.dtype).unsqueeze(-1)
         k_cent, v_cent = _sums(k, kc) / n, _sums(v, kc) / n
@@ -186,8 +190,9 @@ def cta_float_head(q, k, v, cfg: CtaConfig, softmax_scale=None):
     return o[torch.tensor(qc.ids, dtype=torch.int64)]
 
 
-def cta_float(q, k, v, cfg: CtaConfig, key_mask=None, softmax_scale=None):
-    """Batched float CTA (what accuracy is measured against the exact model with)."""
+def cta_float(q, k, v, cfg: CtaConfig, key_mask=None, softmax_scale=None, cluster=None):
+    """Batched float CTA (what accuracy is measured against the exact model with); ``cluster``
+    replaces the hash clustering (golden/cta/oracle.py's k-means reference)."""
     out = torch.zeros_like(q)
     for idx in _indices(q.shape[:-2]):
         qi, ki, vi = q[idx], k[idx], v[idx]
@@ -195,9 +200,9 @@ def cta_float(q, k, v, cfg: CtaConfig, key_mask=None, softmax_scale=None):
             m = key_mask[idx]
             ki, vi = ki[m], vi[m]
             qm = m if qi.shape[0] == m.shape[0] else torch.ones(qi.shape[0], dtype=torch.bool)
-            out[idx][qm] = cta_float_head(qi[qm], ki, vi, cfg, softmax_scale)
+            out[idx][qm] = cta_float_head(qi[qm], ki, vi, cfg, softmax_scale, cluster)
         else:
-            out[idx] = cta_float_head(qi, ki, vi, cfg, softmax_scale)
+            out[idx] = cta_float_head(qi, ki, vi, cfg, softmax_scale, cluster)
     return out
 
 

@@ -120,6 +120,31 @@ def test_float_padding_ignores_padded_tokens():
     torch.testing.assert_close(full[..., :9, :], short)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_kmeans_reference_finds_separated_groups_and_is_exact_on_them(seed):
+    """golden/cta/oracle.py: k-means with as many clusters as well-separated groups recovers the
+    groups (numbered in first-appearance order), and CTA on them is exact attention."""
+    from golden.cta.oracle import kmeans_attention, kmeans_clusters
+    g = torch.Generator().manual_seed(seed)
+    protos = torch.randn(4, 16, generator=g) * 10
+    pick = torch.randint(0, 4, (40,), generator=g)
+    pick[:4] = torch.arange(4)  # every group present
+    x = protos[pick] + 0.01 * torch.randn(40, 16, generator=g)
+    c = kmeans_clusters(x, 4, seed=seed)
+    first = {}
+    expected = [first.setdefault(int(p), len(first)) for p in pick]
+    assert list(c.ids) == expected and sum(c.counts) == 40, f"seed={seed}"
+    assert kmeans_clusters(x, 99).n <= 40
+    k, v = protos[pick], torch.randn(4, 16, generator=g)[pick]  # values equal within a cluster
+    q = torch.randn(4, 16, generator=g)[pick]
+
+    class Ctx:
+        record = {}
+    out = kmeans_attention(q[None, None], k[None, None], v[None, None], None, None, Ctx, ratio=10)
+    torch.testing.assert_close(out[0, 0], attention_float(q, k, v), rtol=1e-5, atol=1e-5)
+    assert Ctx.record["pairs"] == (16, 1600), f"seed={seed}"
+
+
 # --- integer model ----------------------------------------------------------------------------
 
 def test_int_no_compression_equals_dense_when_every_token_is_its_own_cluster():
