@@ -19,7 +19,7 @@ layer and head of the long sentences:
   as scripts/calibrate_sprint.py does (scripts/benchlib/sprint.py, cached);
 * ``--oracle L,...``: the same measurements with golden/sprint/oracle.py's keep set in place of
   the crossbar's (per row, the fewest keys holding all but L of the exact probability; float
-  recompute): a reference for any keep rule, plus the fraction of keys some query keeps (every
+  recompute): a reference for keep rules, plus the fraction of keys some query keeps (every
   one of them crosses AXI at least once, whatever the reuse policy).
 
 Usage: python scripts/bench_sprint.py [--fractions 0.2,0.5] [--sigmas 0,16] [--limit N]
@@ -123,22 +123,9 @@ def main(argv=None) -> int:
     from golden import hf
     from golden.dense import DenseConfig
     from golden.dense.cycles import dense_cycles
-    from golden.sprint.hf import HF_CONFIG, impl_name
-    hf.discover()
-    sentences = [s.strip() for s in SENTENCES.read_text().splitlines() if s.strip()][:args.limit]
-    tokenizer, _ = hf.load_minilm("exact")
-    lengths = [len(tokenizer(s)["input_ids"]) for s in sentences]
-    long_all = [i for i, n in enumerate(lengths) if n >= args.min_tokens]
-    long_idx = long_all[:args.cost_sentences]
-    long_sentences = [sentences[i] for i in long_idx]
-    long_lengths = [lengths[i] for i in long_idx]
-    if not long_sentences:
-        print(f"bench_sprint.py: error: no sentence has {args.min_tokens} tokens or more.", file=sys.stderr)
-        return 2
-    t0 = time.time()
-    ref = embed_with("exact", sentences)
     from golden.config import ConfigError
-    from golden.sprint.hf import ORACLE_LEAVES, oracle_name
+    from golden.sprint.calibrate import FRACTIONS
+    from golden.sprint.hf import HF_CONFIG, ORACLE_LEAVES, impl_name, oracle_name
     try:
         fractions = [float(x) for x in args.fractions.split(",") if x]
         sigmas = [int(x) for x in args.sigmas.split(",") if x]
@@ -147,7 +134,6 @@ def main(argv=None) -> int:
         print(f"bench_sprint.py: error: --fractions, --sigmas and --oracle take comma-separated numbers ({e}).",
               file=sys.stderr)
         return 2
-    from golden.sprint.calibrate import FRACTIONS
     if bad := [x for x in fractions if x not in FRACTIONS]:
         print(f"bench_sprint.py: error: --fractions {bad[0]:g} is not calibrated; the calibration holds "
               f"{', '.join(f'{x:g}' for x in FRACTIONS)}.", file=sys.stderr)
@@ -162,10 +148,23 @@ def main(argv=None) -> int:
     except ConfigError as e:
         print(f"bench_sprint.py: error: {e}", file=sys.stderr)
         return 2
+    hf.discover()
+    sentences = [s.strip() for s in SENTENCES.read_text().splitlines() if s.strip()][:args.limit]
+    tokenizer, _ = hf.load_minilm("exact")
+    lengths = [len(tokenizer(s)["input_ids"]) for s in sentences]
+    long_all = [i for i, n in enumerate(lengths) if n >= args.min_tokens]
+    long_idx = long_all[:args.cost_sentences]
+    long_sentences = [sentences[i] for i in long_idx]
+    long_lengths = [lengths[i] for i in long_idx]
+    if not long_sentences:
+        print(f"bench_sprint.py: error: no sentence has {args.min_tokens} tokens or more.", file=sys.stderr)
+        return 2
+    t0 = time.time()
+    ref = embed_with("exact", sentences)
     dense_cfg = DenseConfig(head_dim=cfg.head_dim, max_tokens=cfg.max_tokens)
     pair_axi_bytes = cfg.pair_stride
     results = {"sentences": len(sentences), "long_sentences": len(long_all), "cost_sentences": len(long_idx),
-               "cost_lengths": [lengths[i] for i in long_idx], "min_tokens": args.min_tokens,
+               "cost_lengths": long_lengths, "min_tokens": args.min_tokens,
                "latency": args.latency, "config": cfg.to_dict(), "fractions": [], "sigmas": []}
 
     dense_cycles_total = dense_bytes_total = 0

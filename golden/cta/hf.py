@@ -7,7 +7,7 @@ Members:
 - :func:`attention_fn`: an implementation for any config; :func:`register_config` registers one
   under a name (sweeps use it).
 - ``cta-kmeans-r<ratio>``: not the engine: float CTA with k-means clusters, ``ceil(n / ratio)``
-  per side (golden/cta/oracle.py), a reference for what a better clustering could keep;
+  per side (golden/cta/oracle.py), a reference: what a distance-based clustering keeps;
   :data:`KMEANS_RATIOS`, :func:`kmeans_name`.
 - :data:`HF_CONFIG`: ALGORITHMS.md's defaults (compress both, H=8, C=32) at MiniLM's head_dim 32
   and N=512 (the dense unit's, so the integer formats match).

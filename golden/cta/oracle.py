@@ -4,9 +4,10 @@ hash.
 The hash clustering groups tokens by the signs of H random projections; k-means groups them
 by distance, with a cluster budget of ``ceil(n / ratio)`` per side. Run through the same float
 CTA (mean centroids, ``ln(n_c)`` bias, scatter: :func:`golden.cta.model.cta_float`), it shows
-what fidelity a clustering that is better than the hash could keep at a given compression:
-the compressed attention computes ``C_q x C_k`` centroid pairs instead of ``n^2``, so its
-MAC-bound time shrinks by at most ``n^2 / (C_q C_k)``.
+what fidelity a distance-based clustering keeps at a given compression: the compressed
+attention computes ``C_q x C_k`` centroid pairs instead of ``n^2``, so its MAC-bound time
+shrinks by at most ``n^2 / (C_q C_k)``. It is not a bound: on MiniLM a fixed budget per head
+does worse than the hash at H=16, C=144 (docs/cta.md).
 
 Members: :func:`kmeans_clusters`, :func:`kmeans_attention`.
 """

@@ -13,7 +13,7 @@ Members:
   the recompute), to tell pruning error from datapath error;
 - ``sprint-oracle-l<percent>``: not the unit: float attention over the keys an oracle keeps
   (golden/sprint/oracle.py: per row the fewest keys holding all but ``<percent>`` of the
-  probability), a reference for what any keep rule could do;
+  probability), a reference for keep rules;
 - :data:`HF_CONFIG`, :func:`sprint_attention`, :data:`SIGMAS`, :data:`ORACLE_LEAVES`,
   :func:`oracle_name`.
 """

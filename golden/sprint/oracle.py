@@ -4,9 +4,11 @@ exact float attention would choose.
 For each query row it keeps the fewest keys that hold at least ``1 - leave`` of the row's
 softmax probability (largest first), so no keep rule with the same number of survivors
 leaves less probability out of that row. Run in place of the crossbar's mask (float
-attention over the survivors, as :func:`golden.sprint.model.sprint_float`), it shows how few
-pairs any prune-then-recompute scheme must keep for a given fidelity, and how many keys every
-such scheme must fetch at least once (a key some query keeps crosses AXI at least once).
+attention over the survivors, as :func:`golden.sprint.model.sprint_float`), it shows how many
+pairs a prune-then-recompute scheme keeps for a given fidelity when it keeps each row's largest
+probabilities, and how many keys such a scheme fetches at least once (a key some query keeps
+crosses AXI at least once). A reference, not a bound: it minimizes the pairs for a probability
+mass per row, not for the model's output.
 
 Members: :func:`oracle_keep`, :func:`key_coverage`, :func:`oracle_attention`.
 """
