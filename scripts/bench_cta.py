@@ -204,7 +204,7 @@ def main(argv=None) -> int:
             ratios = [float(x) for x in args.kmeans.split(",") if x]
         except ValueError:
             p.error(f"--kmeans takes comma-separated ratios, got {args.kmeans!r}")
-        if not ratios or (bad := [r for r in ratios if r not in KMEANS_RATIOS]):
+        if not ratios or any(r not in KMEANS_RATIOS for r in ratios):
             p.error(f"--kmeans ratios are {', '.join(f'{r:g}' for r in KMEANS_RATIOS)}, got {args.kmeans!r}")
         # k-means runs thousands of small per-head ops: one thread each avoids oversubscribing the cores
         torch.set_num_threads(1)

@@ -56,11 +56,12 @@ def cosines(ref, emb):
 def head_costs(cfg, ints, n, latency):
     """Per head of one layer call (batch of 1): fetched/reused/cycles for both policies."""
     from golden.sprint.cycles import sprint_cycles
+    from golden.sprint.oracle import keys_kept_by_some_query
     keep = ints["keep"][0]  # [H, n, n]
     out = []
     for h in range(keep.shape[0]):
         rows = keep[h, :n, :n].tolist()
-        item = {"kept": sum(map(sum, rows)), "covered": sum(map(any, zip(*rows)))}
+        item = {"kept": sum(map(sum, rows)), "covered": keys_kept_by_some_query(keep[h, :n, :n], n)}
         for policy in ("previous", "all"):
             c = sprint_cycles(cfg.replace(reuse=policy), rows, n_keys=n, latency=latency)
             item[policy] = {"fetched": c.fetched, "reused": c.reused, "cycles": c.cycles}

@@ -10,7 +10,7 @@ probabilities, and how many keys such a scheme fetches at least once (a key some
 crosses AXI at least once). A reference, not a bound: it minimizes the pairs for a probability
 mass per row, not for the model's output.
 
-Members: :func:`oracle_keep`, :func:`key_coverage`, :func:`oracle_attention`.
+Members: :func:`oracle_keep`, :func:`keys_kept_by_some_query`, :func:`key_coverage`, :func:`oracle_attention`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 
 from .model import sprint_float
 
-__all__ = ["oracle_keep", "key_coverage", "oracle_attention"]
+__all__ = ["oracle_keep", "keys_kept_by_some_query", "key_coverage", "oracle_attention"]
 
 
 def oracle_keep(q, k, leave: float, key_mask=None, softmax_scale=None) -> torch.Tensor:
@@ -41,9 +41,15 @@ def oracle_keep(q, k, leave: float, key_mask=None, softmax_scale=None) -> torch.
     return torch.zeros_like(needed).scatter_(-1, order, needed)
 
 
+def keys_kept_by_some_query(keep: torch.Tensor, n_keys: int) -> int:
+    """How many of the ``n_keys`` keys of one head's ``keep [nq, nk]`` some query keeps (each
+    crosses AXI at least once, whatever the reuse policy)."""
+    return int(keep[..., :n_keys].any(dim=-2).sum())
+
+
 def key_coverage(keep: torch.Tensor, n_keys: int) -> float:
     """Fraction of the ``n_keys`` keys of one head's ``keep [nq, nk]`` that some query keeps."""
-    return float(keep[..., :n_keys].any(dim=-2).sum()) / n_keys
+    return keys_kept_by_some_query(keep, n_keys) / n_keys
 
 
 def oracle_attention(q, k, v, key_mask, softmax_scale, ctx, *, leave: float):
