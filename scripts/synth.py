@@ -195,11 +195,18 @@ synth -flatten -top {name} -run :fine
 opt -fast -full
 techmap
 opt -fast
-abc -fast
+{abc}
 opt -fast
 check
 write_json {name}.generic.json
 """
+
+
+def abc_command(yosys: list[str]) -> str:
+    """``abc -fast`` where the Yosys has that option (0.23, the generic table's), else ``abc``
+    (0.70 dropped ``-fast`` and rejects it)."""
+    out = subprocess.run([*yosys, "-p", "help abc"], capture_output=True, text=True).stdout
+    return "abc -fast" if re.search(r"^\s+-fast\b", out, re.M) else "abc"
 
 
 def synth_generic(unit, work: Path, yosys: list[str], cfg, changed) -> dict:
@@ -208,7 +215,7 @@ def synth_generic(unit, work: Path, yosys: list[str], cfg, changed) -> dict:
     result = {"unit": name, "config": cfg.to_dict(), "changed": changed, "verilog_sha256": sha256(verilog),
               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     script = work / "synth_generic.ys"
-    script.write_text(GENERIC_SCRIPT.format(name=name))
+    script.write_text(GENERIC_SCRIPT.format(name=name, abc=abc_command(yosys)))
     rc, seconds = run_logged([*yosys, "-q", "-l", "yosys_generic.log", "-s", script.name], work / "yosys_generic.stdout", work)
     result["synth_seconds"] = seconds
     if rc:
@@ -314,8 +321,9 @@ def main(argv=None) -> int:
     meta = {"kind": kind, "yosys": yosys_version}
     if args.generic:
         meta["description"] = ("Yosys `synth -flatten -top <unit> -run :fine`, then `opt -fast -full; techmap; opt; "
-                               "abc -fast; opt` (synth's fine pass without memory_map: memories stay memory cells, "
-                               "counted in memory bits). Default config of every unit.")
+                               "abc -fast (abc with Yosys 0.70, which has no -fast); opt` (synth's fine pass without "
+                               "memory_map: memories stay memory cells, counted in memory bits). Default config of every "
+                               "unit.")
         meta["command"] = "make synth-generic"
     else:
         nextpnr, nextpnr_version = nextpnr_cmd()
