@@ -35,6 +35,7 @@ A unit that fails is reported as failed (with the tool's last lines) and the oth
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -202,7 +203,8 @@ write_json {name}.generic.json
 """
 
 
-def abc_command(yosys: list[str]) -> str:
+@functools.cache
+def abc_command(yosys: tuple[str, ...]) -> str:
     """``abc -fast`` where the Yosys has that option (0.23, the generic table's), else ``abc``
     (0.70 dropped ``-fast`` and rejects it)."""
     out = subprocess.run([*yosys, "-p", "help abc"], capture_output=True, text=True).stdout
@@ -215,7 +217,7 @@ def synth_generic(unit, work: Path, yosys: list[str], cfg, changed) -> dict:
     result = {"unit": name, "config": cfg.to_dict(), "changed": changed, "verilog_sha256": sha256(verilog),
               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     script = work / "synth_generic.ys"
-    script.write_text(GENERIC_SCRIPT.format(name=name, abc=abc_command(yosys)))
+    script.write_text(GENERIC_SCRIPT.format(name=name, abc=abc_command(tuple(yosys))))
     rc, seconds = run_logged([*yosys, "-q", "-l", "yosys_generic.log", "-s", script.name], work / "yosys_generic.stdout", work)
     result["synth_seconds"] = seconds
     if rc:
