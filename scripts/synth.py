@@ -322,8 +322,8 @@ def main(argv=None) -> int:
     print(f"synth: {yosys_version} ({yosys[0]})", flush=True)
     meta = {"kind": kind, "yosys": yosys_version}
     if args.generic:
-        meta["description"] = ("Yosys `synth -flatten -top <unit> -run :fine`, then `opt -fast -full; techmap; opt; "
-                               "abc -fast (abc with Yosys 0.70, which has no -fast); opt` (synth's fine pass without "
+        meta["description"] = (f"{yosys_version} `synth -flatten -top <unit> -run :fine`, then `opt -fast -full; "
+                               f"techmap; opt; {abc_command(tuple(yosys))}; opt` (synth's fine pass without "
                                "memory_map: memories stay memory cells, counted in memory bits). Default config of every "
                                "unit.")
         meta["command"] = "make synth-generic"
