@@ -32,7 +32,7 @@ venv: $(STAMP)
 sim: $(STAMP)
 	$(ENV) $(PY) -m gen --defaults -o $(BUILD)/verilog
 	@rm -rf $(BUILD)/sim/results
-	@$(ENV) $(PY) -m pytest -m rtl -n $(JOBS) -q verif; status=$$?; \
+	@$(ENV) $(PY) -m pytest -m rtl -n $(JOBS) --dist worksteal -q verif; status=$$?; \
 	  echo; $(ENV) $(PY) scripts/sim_summary.py $(BUILD)/sim/results || status=1; exit $$status
 
 ## make verilog: per unit (default config) in build/verilog/: <unit>.v, the file list <unit>.f,
@@ -65,7 +65,7 @@ synth-generic: $(STAMP)
 ## make test: the regression CI runs (golden models, testbenches, golden vectors); tests
 ## marked slow (long RTL runs) are left to make sim.
 test: $(STAMP) lint-tools
-	$(ENV) $(PY) -m pytest -n $(JOBS) -q -m "not slow" verif
+	$(ENV) $(PY) -m pytest -n $(JOBS) --dist worksteal -q -m "not slow" verif
 
 ## make golden: regenerate verif/vectors/ from the golden models.
 golden: $(STAMP)

@@ -10,7 +10,7 @@ from pathlib import Path
 from amaranth.back import verilog
 from amaranth.lib import wiring
 
-__all__ = ["Artifacts", "emit_unit", "port_list", "verilog_text", "compact_zero_init", "core_text"]
+__all__ = ["Artifacts", "emit_unit", "artifacts_in", "port_list", "verilog_text", "compact_zero_init", "core_text"]
 
 
 @dataclass(frozen=True)
@@ -111,20 +111,24 @@ def emit_unit(unit, cfg, out_dir: Path, name: str | None = None, blackbox: bool 
         component._MustUse__silence = True  # only its ports are read; Amaranth would warn it was never elaborated
     else:
         text = compact_zero_init(verilog.convert(component, name=name, platform=TARGETS[dsp], emit_src=False))
-    v_path = out_dir / f"{name}.v"
-    v_path.write_text(text)
-    f_path = out_dir / f"{name}.f"
-    f_path.write_text(f"{v_path.resolve()}\n")
+    art = artifacts_in(out_dir, name)
+    art.verilog.write_text(text)
+    art.filelist.write_text(f"{art.verilog.resolve()}\n")
     manifest = {
         "unit": unit.name, "top": name, "blackbox": blackbox, "dsp": dsp, "config_class": type(cfg).__name__,
         "config": cfg.to_dict(), "config_key": cfg.key, "ports": port_list(component),
         "clock": "clk (rising edge)", "reset": "rst (synchronous, active high)",
         "generator": {"attnforge": version("attnforge"), "amaranth": version("amaranth")},
     }
-    m_path = out_dir / f"{name}.json"
-    m_path.write_text(json.dumps(manifest, indent=2) + "\n")
-    c_path = out_dir / f"{name}.core"
-    c_path.write_text(core_text(name, unit.name, unit.summary, version("attnforge"), dsp))
-    w_path = out_dir / f"{name}.vlt"
-    w_path.write_text(WAIVERS.read_text())
-    return Artifacts(verilog=v_path, filelist=f_path, manifest=m_path, core=c_path, waivers=w_path)
+    art.manifest.write_text(json.dumps(manifest, indent=2) + "\n")
+    art.core.write_text(core_text(name, unit.name, unit.summary, version("attnforge"), dsp))
+    art.waivers.write_text(WAIVERS.read_text())
+    return art
+
+
+def artifacts_in(out_dir: Path, name: str) -> Artifacts:
+    """The paths :func:`emit_unit` writes for top ``name`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    return Artifacts(verilog=out_dir / f"{name}.v", filelist=out_dir / f"{name}.f",
+                     manifest=out_dir / f"{name}.json", core=out_dir / f"{name}.core",
+                     waivers=out_dir / f"{name}.vlt")

@@ -1,5 +1,5 @@
-"""Build each (unit, config) once into ``build/sim/<unit>-<config key>`` and run cocotb
-testbenches on it with Verilator.
+"""Emit and build each (unit, config) once into ``build/sim/<unit>-<config key>`` and run
+cocotb testbenches on it with Verilator.
 
 A build is reused while its stamp matches: the config and a hash of every source that shapes
 the Verilog (``hw/``, ``golden/``, ``gen/``, the lint waivers). A file lock makes parallel
@@ -23,7 +23,7 @@ BUILD = ROOT / "build" / "sim"
 RESULTS = BUILD / "results"
 WAIVERS = ROOT / "verif" / "lint" / "waivers.vlt"
 
-__all__ = ["ROOT", "BUILD", "RESULTS", "verilator_env", "Build", "build", "verilate", "run"]
+__all__ = ["ROOT", "BUILD", "RESULTS", "verilator_env", "Build", "emit", "build", "verilate", "run"]
 
 
 def verilator_env() -> None:
@@ -85,24 +85,58 @@ class Build:
     toplevel: str
 
 
+@contextmanager
+def _locked(directory: Path):
+    """Hold ``directory``'s lock file: parallel pytest workers share one emission and build."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _emit_locked(unit, cfg, directory: Path, toplevel: str):
+    """``directory/rtl``'s artifacts, emitted unless its stamp (config, sources, top) matches.
+    The caller holds the directory's lock."""
+    from gen.emit import artifacts_in, emit_unit
+
+    rtl = directory / "rtl"
+    stamp = rtl / "stamp.json"
+    wanted = {"config": cfg.to_dict(), "sources": source_hash(), "toplevel": toplevel}
+    if stamp.exists() and json.loads(stamp.read_text()) == wanted:
+        return artifacts_in(rtl, toplevel)
+    stamp.unlink(missing_ok=True)
+    art = emit_unit(unit, cfg, rtl, name=toplevel)
+    stamp.write_text(json.dumps(wanted))
+    return art
+
+
+def emit(unit_name: str, cfg, *, toplevel: str | None = None):
+    """The :class:`gen.emit.Artifacts` of ``(unit, config)``, emitted into
+    ``build/sim/<unit>-<config key>/rtl`` unless they are there and up to date. The Verilator
+    builds and the lint tests share them, so a large unit is elaborated once per run."""
+    from hw.units import get_unit
+
+    unit = get_unit(unit_name)
+    directory = BUILD / f"{unit.name}-{cfg.key}"
+    with _locked(directory):
+        return _emit_locked(unit, cfg, directory, toplevel or unit.name)
+
+
 def build(unit_name: str, cfg, *, toplevel: str | None = None) -> Build:
     """Generate Verilog and compile it with Verilator, unless an up-to-date build exists."""
     from hw.units import get_unit
-    from gen.emit import emit_unit
 
     verilator_env()
     unit = get_unit(unit_name)
     toplevel = toplevel or unit.name
     directory = BUILD / f"{unit.name}-{cfg.key}"
-    directory.mkdir(parents=True, exist_ok=True)
     stamp = directory / "stamp.json"
     wanted = {"config": cfg.to_dict(), "sources": source_hash(), "toplevel": toplevel, "opt": VERILATOR_OPT}
-    with open(directory / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _locked(directory):
         if stamp.exists() and json.loads(stamp.read_text()) == wanted:
             return Build(unit.name, cfg, directory, toplevel)
         stamp.unlink(missing_ok=True)
-        art = emit_unit(unit, cfg, directory / "rtl", name=toplevel)
+        art = _emit_locked(unit, cfg, directory, toplevel)
         verilate([art.verilog], toplevel, directory)
         stamp.write_text(json.dumps(wanted))
     return Build(unit.name, cfg, directory, toplevel)
@@ -140,6 +174,11 @@ def run(b: Build, test_module: str, *, testcase: str | None = None, seed: int = 
         "ATTNFORGE_SEED": str(seed),
         "ATTNFORGE_REPORT": str(report_path),
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        # cocotb's default ("*.py") has pytest rewrite the asserts of every module the
+        # simulator imports, torch's ~740 files included, compiled from source in every run
+        # (no bytecode cache when PYTHONDONTWRITEBYTECODE is set): ~11 s of each run's ~15 s.
+        # Only the testbenches' asserts need pytest's messages.
+        "COCOTB_REWRITE_ASSERTION_FILES": "tb_*.py",
         **(env or {}),
     }
     runner = get_runner("verilator")

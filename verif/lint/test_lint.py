@@ -6,34 +6,26 @@ import json
 
 import pytest
 
-from gen.emit import emit_unit
 from hw.units import all_units
 from verif.lint.icarus_lint import MISSING, compile_file, iverilog
 from verif.lint.verilator_lint import lint_file
+from verif.runner import emit
 
 
-@pytest.fixture(scope="session")
-def emitted(tmp_path_factory):
-    """The default config's artifacts, emitted once per worker process, under pytest's
-    temporary directory (which pytest prunes, unlike a bare mkdtemp)."""
-    cache = {}
-
-    def artifacts(name):
-        if name not in cache:
-            unit = all_units()[name]
-            cache[name] = emit_unit(unit, unit.config(), tmp_path_factory.mktemp(f"lint-{name}"))
-        return cache[name]
-    return artifacts
+def emitted(name):
+    """The default config's artifacts, from verif.runner's emission cache (build/sim): the
+    Verilator builds of the default configs and every pytest worker share one emission."""
+    return emit(name, all_units()[name].config())
 
 
 @pytest.mark.parametrize("name", sorted(all_units()))
-def test_default_config_is_lint_clean(name, emitted):
+def test_default_config_is_lint_clean(name):
     problems = lint_file(emitted(name).verilog)
     assert not problems, "\n".join(problems[:10])
 
 
 @pytest.mark.parametrize("name", sorted(all_units()))
-def test_default_config_compiles_with_icarus(name, emitted):
+def test_default_config_compiles_with_icarus(name):
     if iverilog() is None:
         pytest.skip(MISSING)
     problems = compile_file(emitted(name).verilog, name)
@@ -41,7 +33,7 @@ def test_default_config_compiles_with_icarus(name, emitted):
 
 
 @pytest.mark.parametrize("name", sorted(all_units()))
-def test_artifacts(name, emitted):
+def test_artifacts(name):
     art = emitted(name)
     assert art.filelist.read_text().strip() == str(art.verilog.resolve())
     assert json.loads(art.manifest.read_text())["top"] == name
