@@ -424,7 +424,11 @@ class SprintEngine(AttentionUnit):
         keep = staged.mask
         earlier_same_slot = Cat(*(Cat(*(keep[i] for i in range(k - slots, -1, -slots))).any()
                                   for k in range(n_max)))
-        resident_set = staged_in & ~earlier_same_slot
+        # A signal, not an expression: Amaranth lowers an expression again at every use, and
+        # the slices below used this one some 2,300 times (the default config's Verilog was
+        # 14 MB of copies of ``earlier_same_slot``, mostly constant-zero wires).
+        resident_set = Signal(n_max, name="resident_set")
+        m.d.comb += resident_set.eq(staged_in & ~earlier_same_slot)
         first = LowestSurvivor(staged)
         start = staged_valid & ~walking
         with m.If(start):
