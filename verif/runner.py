@@ -46,9 +46,13 @@ def verilator_env() -> None:
 # (the default cta config: gcc -Os 126 s, -O0 44 s; its `cases` run 9.7 s, 12.3 s), and in CI
 # the compiles were the longest tests. ATTNFORGE_VERILATOR_OPT picks another level (-O1 took over
 # 5 minutes on that design).
+#
+# OBJCACHE (verilated.mk's compiler launcher) is verif/objcache.py: Verilator's runtime library
+# is compiled once per test run and its objects reused by every later build.
 VERILATOR_OPT = os.environ.get("ATTNFORGE_VERILATOR_OPT", "-O0")
+OBJCACHE = Path(__file__).resolve().with_name("objcache.py")
 VERILATOR_MAKE_OVERRIDES = (f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={VERILATOR_OPT} OPT_SLOW={VERILATOR_OPT} "
-                            f"OPT_GLOBAL={VERILATOR_OPT}")
+                            f"OPT_GLOBAL={VERILATOR_OPT} OBJCACHE={OBJCACHE}")
 
 
 @contextmanager
