@@ -134,15 +134,16 @@ class LowestSurvivor:
         held in registers, whether this survivor is on the inside of a split."""
         return Cat(*(lead & flags[g] for g, lead in enumerate(self.lead))).any()
 
-    def first_in_after(self, inside, outside, others):
-        """:func:`first_in_groups` of the split ``inside``, ``outside`` of the set's survivors
-        once this survivor is taken: for the lead group a compare of its split within its
-        ``minus``, selected after the compare (the pick over groups in front of it was the
-        engine's critical path, 7.7 ns); for the other groups ``others``, their flags, which
-        the take leaves as they are."""
-        return Cat(*(Mux(lead, lowest_is_in(i & minus, o & minus), others[g])
-                     for g, (lead, i, o, minus) in enumerate(zip(self.lead, groups(inside), groups(outside),
-                                                                 groups(self._survivors.minus)))))
+    def first_in_after(self, inside, others):
+        """:func:`first_in_groups` of the set's survivors split by ``inside`` (within ``mask``:
+        the rest of ``mask`` is outside) once this survivor is taken: for the lead group a
+        compare of its split within its ``minus``, selected after the compare (the pick over
+        groups in front of it was the engine's critical path, 7.7 ns); for the other groups
+        ``others``, their flags, which the take leaves as they are. Each side of the compare is
+        one LUT from ``inside`` and ``minus``: an outside mask ANDed in would be a second."""
+        return Cat(*(Mux(lead, lowest_is_in(i & minus, minus & ~i), others[g])
+                     for g, (lead, i, minus) in enumerate(zip(self.lead, groups(inside),
+                                                              groups(self._survivors.minus)))))
 
 
 def first_in_groups(inside, outside):
@@ -322,7 +323,8 @@ class SprintEngine(AttentionUnit):
         # The walker holds the survivor this step handles (one-hot), the ones after it, and
         # whether the survivor's pair is in the buffer, all as registers: the step is then a
         # few gates from registers. The survivors after it are also held split by residency
-        # (``rest_in``, ``rest_out``), and per group whether its lowest survivor is resident
+        # (``rest_in``, the resident ones; the others are the rest of ``rest.mask``), and per
+        # group whether its lowest survivor is resident
         # (``rest_first_in``, one compare per group, :func:`first_in_groups`, computed a step
         # ahead), so the next survivor's residency is a pick over registers. The next
         # survivor and its number come from the rest's :class:`SurvivorSet` registers (per group
@@ -335,7 +337,6 @@ class SprintEngine(AttentionUnit):
         j = Signal(range(max(n_max, 2)), name="j")   # lowest's number
         rest = SurvivorSet(n_max, name="rest")
         rest_in = Signal(n_max)
-        rest_out = Signal(n_max)
         rest_first_in = Signal(len(rest.nonempty))
         resident = Signal()
         last_query = Signal()
@@ -383,52 +384,56 @@ class SprintEngine(AttentionUnit):
             m.d.sync += [staged_last.eq(macro.mask.payload.last), *staged.load(macro.mask.payload.keep)]
         with m.If(handshake(macro.mask)):
             m.d.sync += staged_valid.eq(1)
-        # The staged mask's survivors that are reusable, and per group whether its lowest one
-        # is, registers kept current every cycle (from the next values of both), so the first
-        # survivor's residency is a pick over registers, like the step's: the AND with
-        # ``reusable`` and the compares in front of that pick were the engine's critical path
-        # (7.7 ns) once the mask was staged. The compares are made for both of reusable's next
-        # values and the step selects after them: the step in front of them was 8.6 ns.
+        # Which of a query's survivors are resident is fixed when the walker takes its mask: in
+        # the buffer (and, policy ``previous``, kept by the previous query), and no earlier
+        # survivor shares the slot (that one is not resident, since the slot holds this key, so
+        # its fetch evicts this key before the walker gets here; with a slot per key, as at the
+        # default, none does). The staged mask's resident survivors (``staged_in``), and per
+        # group whether its lowest survivor is resident (``staged_first_in``), are registers
+        # kept current every cycle from the next values of the mask and of ``reusable``, so
+        # taking the mask is a pick and a compare over registers: the AND with ``reusable``
+        # and the compares in front of the first survivor's pick were the engine's critical
+        # path (7.7 ns) once the mask was staged, and later the split of the staged mask by
+        # residency in front of the rest's flags (6.7 ns). The compares are made for both of
+        # reusable's next values and the step selects after them: the step in front of them
+        # was 8.6 ns.
+        def slot_leaders(mask, name):
+            # The survivors no lower survivor of ``mask`` shares a slot with. A signal, not an
+            # expression: Amaranth lowers an expression again at every use, and an expression
+            # here once made the default config's Verilog 14 MB of copies (constant-zero wires).
+            leaders = Signal(n_max, name=name)
+            m.d.comb += leaders.eq(mask & ~Cat(*(Cat(*(mask[i] for i in range(k - slots, -1, -slots))).any()
+                                                 for k in range(n_max))))
+            return leaders
+        staged_leaders = slot_leaders(staged.mask, "staged_leaders")
+        macro_leaders = slot_leaders(macro.mask.payload.keep, "macro_leaders")
         staged_in = Signal(n_max, name="staged_in")
         staged_first_in = Signal(len(staged.nonempty), name="staged_first_in")
-        keep_next = Mux(staged_valid, staged.mask, macro.mask.payload.keep)
 
         def staged_split(reusable_value):
             # The mask next cycle is the staged one or, while that is empty, the macro's: both
             # are compared and ``staged_valid`` selects after the compares (in front of them it
             # drove N multiplexers, and with them three LUT levels ahead of the carry chains).
-            return Mux(staged_valid,
-                       first_in_groups(staged.mask & reusable_value, staged.mask & ~reusable_value),
-                       first_in_groups(macro.mask.payload.keep & reusable_value,
-                                       macro.mask.payload.keep & ~reusable_value))
+            def split(mask, leaders):
+                inside = leaders & reusable_value
+                return first_in_groups(inside, mask & ~inside)
+            return Mux(staged_valid, split(staged.mask, staged_leaders), split(macro.mask.payload.keep, macro_leaders))
         # Cleared (a cmd, or policy ``previous`` a mask taken), reusable_idle splits nothing
         # inside: that clear selects after the compares too, not in front of them (the cmd's
         # handshake -> the compares' carry chains was the engine's critical path at one seed).
         # No start follows a clear by one cycle (the walker steps after a start; a packet's
         # masks come after its cmd), so the flags after a clear are never used: the clear
         # keeps them exact, and no testbench can tell it from none (a mutation check agrees).
-        m.d.sync += [staged_in.eq(keep_next & Mux(step, reusable_stepped, reusable_idle)),
+        leaders_next = Mux(staged_valid, staged_leaders, macro_leaders)
+        m.d.sync += [staged_in.eq(leaders_next & Mux(step, reusable_stepped, reusable_idle)),
                      staged_first_in.eq(Mux(step, staged_split(reusable_stepped),
                                             Mux(idle_cleared, 0, staged_split(reusable))))]
 
-        def split_rest(survivor, inside, outside, flags):
-            """Assignments: the rest's survivors by residency, from a set's split in two
-            (``inside``, ``outside``; ``flags`` its groups' flags) without the survivor taken
-            (a :class:`LowestSurvivor`), and their groups' flags for the next pick."""
-            return [rest_in.eq(inside & ~survivor.bit), rest_out.eq(outside & ~survivor.bit),
-                    rest_first_in.eq(survivor.first_in_after(inside, outside, flags))]
-        # Which of a query's survivors are resident is fixed when the walker takes its mask: in
-        # the buffer (and, policy ``previous``, kept by the previous query), and no earlier
-        # survivor shares the slot (that one is not resident, since the slot holds this key, so
-        # its fetch evicts this key before the walker gets here).
-        keep = staged.mask
-        earlier_same_slot = Cat(*(Cat(*(keep[i] for i in range(k - slots, -1, -slots))).any()
-                                  for k in range(n_max)))
-        # A signal, not an expression: Amaranth lowers an expression again at every use, and
-        # the slices below used this one some 2,300 times (the default config's Verilog was
-        # 14 MB of copies of ``earlier_same_slot``, mostly constant-zero wires).
-        resident_set = Signal(n_max, name="resident_set")
-        m.d.comb += resident_set.eq(staged_in & ~earlier_same_slot)
+        def split_rest(survivor, inside, flags):
+            """Assignments: the rest's resident survivors, from a set's resident ones
+            (``inside``; ``flags`` its groups' flags) without the survivor taken (a
+            :class:`LowestSurvivor`), and their groups' flags for the next pick."""
+            return [rest_in.eq(inside & ~survivor.bit), rest_first_in.eq(survivor.first_in_after(inside, flags))]
         first = LowestSurvivor(staged)
         start = staged_valid & ~walking
         with m.If(start):
@@ -436,9 +441,7 @@ class SprintEngine(AttentionUnit):
                 m.d.comb += [reusable_idle.eq(0), idle_cleared.eq(1)]
             m.d.sync += [staged_valid.eq(0), walking.eq(1), last_query.eq(staged_last), j.eq(first.index),
                          lowest.eq(first.bit), *first.take(rest),
-                         resident.eq(first.pick(staged_first_in)),
-                         *split_rest(first, resident_set, keep & ~resident_set,
-                                     first_in_groups(resident_set, keep & ~resident_set))]
+                         resident.eq(first.pick(staged_first_in)), *split_rest(first, staged_in, staged_first_in)]
 
         # j: the survivor's index, a register loaded beside ``lowest`` (``LowestSurvivor.index``).
         # Encoded from the one-hot ``lowest`` by an OR tree over N / 2 bits per index bit, it sat
@@ -467,10 +470,10 @@ class SprintEngine(AttentionUnit):
         # A fetch evicts the slot's key; either way the survivor's pair is now buffered.
         m.d.comb += reusable_stepped.eq(Mux(resident, reusable, reusable & ~same_slot) | lowest)
         with m.If(step):
-            # rest_in and rest_out lie within rest, so clearing rest's lowest bit in them too
-            # leaves them the rest's survivors by residency.
+            # rest_in lies within rest, so clearing rest's lowest bit in it too leaves it the
+            # rest's resident survivors.
             m.d.sync += [lowest.eq(following.bit), *following.take(rest), j.eq(following.index),
-                         resident.eq(following.pick(rest_first_in)), *split_rest(following, rest_in, rest_out, rest_first_in)]
+                         resident.eq(following.pick(rest_first_in)), *split_rest(following, rest_in, rest_first_in)]
             with m.If(~rest.nonempty.any()):
                 m.d.sync += walking.eq(0)
                 with m.If(last_query):

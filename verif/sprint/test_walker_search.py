@@ -49,7 +49,7 @@ def test_walker_searches_match_integers(n):
     flags_before, flags_after = Signal(len(survivors.nonempty)), Signal(len(survivors.nonempty))
     m.d.comb += [bit.eq(survivor.bit), index.eq(survivor.index), flags_before.eq(first_in_groups(inside, outside)),
                  grouped_is_in.eq(survivor.pick(flags_before)),
-                 flags_after.eq(survivor.first_in_after(inside, outside, flags_before))]
+                 flags_after.eq(survivor.first_in_after(inside, flags_before))]
 
     def group_parts(value):
         return [value >> i & ((1 << WALK_GROUP) - 1) for i in range(0, n, WALK_GROUP)]
