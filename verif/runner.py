@@ -98,6 +98,19 @@ def _locked(directory: Path):
         yield
 
 
+def _stamped(stamp: Path, wanted: dict) -> bool:
+    """Whether the build step ``stamp`` records was made from ``wanted``."""
+    return stamp.exists() and json.loads(stamp.read_text()) == wanted
+
+
+def _unit_directory(unit_name: str, cfg, toplevel: str | None):
+    """``(unit, build directory, top-level name)`` of a unit's config."""
+    from hw.units import get_unit
+
+    unit = get_unit(unit_name)
+    return unit, BUILD / f"{unit.name}-{cfg.key}", toplevel or unit.name
+
+
 def _emit_locked(unit, cfg, directory: Path, toplevel: str):
     """``directory/rtl``'s artifacts, emitted unless its stamp (config, sources, top) matches.
     The caller holds the directory's lock."""
@@ -106,7 +119,7 @@ def _emit_locked(unit, cfg, directory: Path, toplevel: str):
     rtl = directory / "rtl"
     stamp = rtl / "stamp.json"
     wanted = {"config": cfg.to_dict(), "sources": source_hash(), "toplevel": toplevel}
-    if stamp.exists() and json.loads(stamp.read_text()) == wanted:
+    if _stamped(stamp, wanted):
         return artifacts_in(rtl, toplevel)
     stamp.unlink(missing_ok=True)
     art = emit_unit(unit, cfg, rtl, name=toplevel)
@@ -118,31 +131,23 @@ def emit(unit_name: str, cfg, *, toplevel: str | None = None):
     """The :class:`gen.emit.Artifacts` of ``(unit, config)``, emitted into
     ``build/sim/<unit>-<config key>/rtl`` unless they are there and up to date. The Verilator
     builds and the lint tests share them, so a large unit is elaborated once per run."""
-    from hw.units import get_unit
-
-    unit = get_unit(unit_name)
-    directory = BUILD / f"{unit.name}-{cfg.key}"
+    unit, directory, toplevel = _unit_directory(unit_name, cfg, toplevel)
     with _locked(directory):
-        return _emit_locked(unit, cfg, directory, toplevel or unit.name)
+        return _emit_locked(unit, cfg, directory, toplevel)
 
 
 def build(unit_name: str, cfg, *, toplevel: str | None = None) -> Build:
     """Generate Verilog and compile it with Verilator, unless an up-to-date build exists."""
-    from hw.units import get_unit
-
     verilator_env()
-    unit = get_unit(unit_name)
-    toplevel = toplevel or unit.name
-    directory = BUILD / f"{unit.name}-{cfg.key}"
+    unit, directory, toplevel = _unit_directory(unit_name, cfg, toplevel)
     stamp = directory / "stamp.json"
     wanted = {"config": cfg.to_dict(), "sources": source_hash(), "toplevel": toplevel, "opt": VERILATOR_OPT}
     with _locked(directory):
-        if stamp.exists() and json.loads(stamp.read_text()) == wanted:
-            return Build(unit.name, cfg, directory, toplevel)
-        stamp.unlink(missing_ok=True)
-        art = _emit_locked(unit, cfg, directory, toplevel)
-        verilate([art.verilog], toplevel, directory)
-        stamp.write_text(json.dumps(wanted))
+        if not _stamped(stamp, wanted):
+            stamp.unlink(missing_ok=True)
+            art = _emit_locked(unit, cfg, directory, toplevel)
+            verilate([art.verilog], toplevel, directory)
+            stamp.write_text(json.dumps(wanted))
     return Build(unit.name, cfg, directory, toplevel)
 
 
