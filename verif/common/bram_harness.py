@@ -41,18 +41,19 @@ class BankCase:
 
 class BankPair(Elaboratable):
     """Members: ``w_addr``, ``w_data``, ``w_en`` (write); ``r_addr``, ``r_en`` (read stage);
-    ``o_en`` (output register); ``generic``, ``ecp5`` the two registered read words."""
+    ``o_en`` (output register); ``generic``, ``ecp5`` the two registered read words. Their
+    port names start with ``prefix``."""
 
-    def __init__(self, case: BankCase):
+    def __init__(self, case: BankCase, prefix: str = ""):
         self.case = case
-        self.w_addr = Signal(range(case.depth), name="w_addr")
-        self.w_data = Signal(case.width, name="w_data")
-        self.w_en = Signal(name="w_en")
-        self.r_addr = Signal(range(case.depth), name="r_addr")
-        self.r_en = Signal(name="r_en")
-        self.o_en = Signal(name="o_en")
-        self.generic = Signal(case.width, name="generic")
-        self.ecp5 = Signal(case.width, name="ecp5")
+        self.w_addr = Signal(range(case.depth), name=f"{prefix}w_addr")
+        self.w_data = Signal(case.width, name=f"{prefix}w_data")
+        self.w_en = Signal(name=f"{prefix}w_en")
+        self.r_addr = Signal(range(case.depth), name=f"{prefix}r_addr")
+        self.r_en = Signal(name=f"{prefix}r_en")
+        self.o_en = Signal(name=f"{prefix}o_en")
+        self.generic = Signal(case.width, name=f"{prefix}generic")
+        self.ecp5 = Signal(case.width, name=f"{prefix}ecp5")
 
     def elaborate(self, platform):
         m = Module()

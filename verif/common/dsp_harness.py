@@ -44,15 +44,15 @@ class ProductCase:
 
 class ProductPair(Elaboratable):
     """Members: ``a``, ``b`` operands; ``en`` (one bit per stage enable);
-    ``generic``, ``ecp5`` the two products."""
+    ``generic``, ``ecp5`` the two products. Their port names start with ``prefix``."""
 
-    def __init__(self, case: ProductCase):
+    def __init__(self, case: ProductCase, prefix: str = ""):
         self.case = case
-        self.a = Signal(signed(case.a_bits) if case.a_signed else unsigned(case.a_bits))
-        self.b = Signal(signed(case.b_bits) if case.b_signed else unsigned(case.b_bits))
-        self.en = Signal(case.stages)
+        self.a = Signal(signed(case.a_bits) if case.a_signed else unsigned(case.a_bits), name=f"{prefix}a")
+        self.b = Signal(signed(case.b_bits) if case.b_signed else unsigned(case.b_bits), name=f"{prefix}b")
+        self.en = Signal(case.stages, name=f"{prefix}en")
         shape = (self.a * self.b).shape()
-        self.generic, self.ecp5 = Signal(shape), Signal(shape)
+        self.generic, self.ecp5 = Signal(shape, name=f"{prefix}generic"), Signal(shape, name=f"{prefix}ecp5")
 
     def elaborate(self, platform):
         m = Module()

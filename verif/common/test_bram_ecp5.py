@@ -1,14 +1,14 @@
 """hw.common.bram's ECP5 memories (DP16KD instances whose output register is the read word's
 register) against the generic memory and register, on Verilator with the behavioural DP16KD
 model: every DP16KD configuration, blocks side by side with a partly used last one, random
-writes, reads, enables and resets."""
+writes, reads, enables and resets. Every shape is a pair in one harness, built and run once."""
 
 from pathlib import Path
 
 import pytest
 
 from verif.common.bram_harness import BankCase, BankPair
-from verif.common.primitive_pair import check_pair
+from verif.common.primitive_pair import check_pairs
 
 MODEL = Path(__file__).with_name("ecp5_dp16kd.v")
 # The reuse unit's default bank (16 x 16384: 16 blocks of 16384 x 1) and smaller ones, one or
@@ -32,6 +32,5 @@ CASES = [BankCase(16, 16384), BankCase(16, 256), BankCase(9, 2048), BankCase(5, 
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.key)
-def test_ecp5_memory_equals_generic(case):
-    check_pair("bram_ecp5", case, BankPair(case), "bank_pair", MODEL, "verif.common.tb_bram_ecp5")
+def test_ecp5_memories_equal_generic():
+    check_pairs("bram_ecp5", CASES, BankPair, "bank_pairs", MODEL, "verif.common.tb_bram_ecp5")
