@@ -324,9 +324,9 @@ class SprintEngine(AttentionUnit):
         # whether the survivor's pair is in the buffer, all as registers: the step is then a
         # few gates from registers. The survivors after it are also held split by residency
         # (``rest_in``, the resident ones; the others are the rest of ``rest.mask``), and per
-        # group whether its lowest survivor is resident
-        # (``rest_first_in``, one compare per group, :func:`first_in_groups`, computed a step
-        # ahead), so the next survivor's residency is a pick over registers. The next
+        # group whether its lowest survivor is resident (``rest_first_in``, one compare per
+        # group, :func:`first_in_groups`, computed a step ahead), so the next survivor's
+        # residency is a pick over registers. The next
         # survivor and its number come from the rest's :class:`SurvivorSet` registers (per group
         # of WALK_GROUP keys: the group without its lowest bit, that bit's number, a nonempty
         # flag), so a step is a pick over the groups' flags, and only the lead group's registers
@@ -422,8 +422,9 @@ class SprintEngine(AttentionUnit):
         # inside: that clear selects after the compares too, not in front of them (the cmd's
         # handshake -> the compares' carry chains was the engine's critical path at one seed).
         # No start follows a clear by one cycle (the walker steps after a start; a packet's
-        # masks come after its cmd), so the flags after a clear are never used: the clear
-        # keeps them exact, and no testbench can tell it from none (a mutation check agrees).
+        # masks come after its cmd), so the flags after a clear are never used (a start reads
+        # them all: the lead group's for the first survivor, the others for the rest): the
+        # clear keeps them exact, and no testbench can tell it from none.
         leaders_next = Mux(staged_valid, staged_leaders, macro_leaders)
         m.d.sync += [staged_in.eq(leaders_next & Mux(step, reusable_stepped, reusable_idle)),
                      staged_first_in.eq(Mux(step, staged_split(reusable_stepped),
