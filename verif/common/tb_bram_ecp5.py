@@ -3,14 +3,10 @@ against the generic memory and register, every case of the harness on every cycl
 
 from __future__ import annotations
 
-import json
-import os
-
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import ReadOnly, RisingEdge
 
 from verif.common.bram_harness import BankCase
+from verif.common.pair_bench import harness_cases, run_pairs
 from verif.common.primitive_pair import port_prefix
 from verif.kit.env import Report, rng, seed
 
@@ -65,24 +61,8 @@ async def equal_every_cycle(dut):
     """Every case driven at random (:class:`BankDriver`), with resets shared by all: both words
     equal in every cycle, and each case read many different non-zero words (else it compared
     little)."""
-    cases = [BankCase.from_dict(c) for c in json.loads(os.environ["ATTNFORGE_CONFIG"])["cases"]]
-    banks = [BankDriver(dut, i, case) for i, case in enumerate(cases)]
-    resets = rng(0)
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 1
-    for bank in banks:
-        bank.idle()
-    for _ in range(2):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
-    for cycle in range(CYCLES):
-        await RisingEdge(dut.clk)
-        for bank in banks:
-            bank.drive()
-        dut.rst.value = int(resets.random() < 0.01)
-        await ReadOnly()
-        for bank in banks:
-            bank.check(cycle)
+    banks = [BankDriver(dut, i, case) for i, case in enumerate(harness_cases(BankCase))]
+    await run_pairs(dut, banks, CYCLES)
     for bank in banks:
         distinct = min(200, 2 ** bank.case.width // 2)
         assert len(bank.seen) > distinct, f"seed {seed()} case {bank.case.key}: only {len(bank.seen)} distinct words"

@@ -4,15 +4,11 @@ cycle."""
 
 from __future__ import annotations
 
-import json
-import os
-
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import ReadOnly, RisingEdge
 
 from verif.common.dsp_harness import ProductCase
 from verif.common.operands import random_operand
+from verif.common.pair_bench import harness_cases, run_pairs
 from verif.common.primitive_pair import port_prefix
 from verif.kit.env import Report, rng, seed
 
@@ -53,24 +49,8 @@ async def equal_every_cycle(dut):
     """Every case driven at random (:class:`ProductDriver`), with resets mid-stream shared by
     all: both products equal in every cycle, and each case saw many different non-zero
     products (else it compared little)."""
-    cases = [ProductCase.from_dict(c) for c in json.loads(os.environ["ATTNFORGE_CONFIG"])["cases"]]
-    products = [ProductDriver(dut, i, case) for i, case in enumerate(cases)]
-    resets = rng(0)
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 1
-    for product in products:
-        product.idle()
-    for _ in range(2):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
-    for cycle in range(CYCLES):
-        await RisingEdge(dut.clk)
-        for product in products:
-            product.drive()
-        dut.rst.value = int(resets.random() < 0.01)
-        await ReadOnly()
-        for product in products:
-            product.check(cycle)
+    products = [ProductDriver(dut, i, case) for i, case in enumerate(harness_cases(ProductCase))]
+    await run_pairs(dut, products, CYCLES)
     for product in products:
         assert len(product.seen) > 500, f"seed {seed()} case {product.case.key}: only {len(product.seen)} distinct products"
     Report().add(cycles=CYCLES, cases=len(products), distinct=min(len(p.seen) for p in products))
