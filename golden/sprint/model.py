@@ -28,7 +28,7 @@ from ..quant import quantize, softmax_scale_tensor
 from .config import SprintConfig
 
 __all__ = ["column_seed", "noise", "analog_scores", "keep_masks", "Bookkeeping", "bookkeeping", "sprint_int",
-           "sprint_float", "sprint_quantized", "NOISE_SHIFT"]
+           "sprint_float", "float_logits", "attend_kept", "sprint_quantized", "NOISE_SHIFT"]
 
 #: noise = (r * sigma) >> NOISE_SHIFT with r a signed byte: uniform in [-sigma, sigma).
 NOISE_SHIFT = 7
@@ -143,14 +143,22 @@ def sprint_int(q, k, v, scale, theta, cfg: SprintConfig, *, return_all=False):
     return {"out": out, "keep": keep, "a": a, "book": bookkeeping(keep, cfg)}
 
 
-def sprint_float(q, k, v, keep, key_mask=None, softmax_scale=None):
-    """Float model: exact float attention over the kept keys (``keep [..., nq, nk]``) only."""
+def float_logits(q, k, softmax_scale=None):
+    """``q k^T * softmax_scale`` (default ``d ** -0.5``), the float model's attention logits."""
     if softmax_scale is None:
         softmax_scale = q.shape[-1] ** -0.5
-    logits = torch.matmul(q, k.transpose(-1, -2)) * softmax_scale
+    return torch.matmul(q, k.transpose(-1, -2)) * softmax_scale
+
+
+def attend_kept(logits, v, keep, key_mask=None):
+    """Softmax of ``logits`` over the kept, unmasked keys only, times ``v``."""
     allowed = keep if key_mask is None else keep & key_mask.unsqueeze(-2)
-    logits = logits.masked_fill(~allowed, float("-inf"))
-    return torch.matmul(torch.softmax(logits, dim=-1), v)
+    return torch.matmul(torch.softmax(logits.masked_fill(~allowed, float("-inf")), dim=-1), v)
+
+
+def sprint_float(q, k, v, keep, key_mask=None, softmax_scale=None):
+    """Float model: exact float attention over the kept keys (``keep [..., nq, nk]``) only."""
+    return attend_kept(float_logits(q, k, softmax_scale), v, keep, key_mask)
 
 
 def sprint_quantized(q, k, v, theta, cfg: SprintConfig, key_mask=None, softmax_scale=None, with_noise=True):

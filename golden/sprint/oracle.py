@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from .model import sprint_float
+from .model import attend_kept, float_logits
 
 __all__ = ["oracle_keep", "keys_kept_by_some_query", "key_coverage", "oracle_attention"]
 
@@ -25,11 +25,12 @@ __all__ = ["oracle_keep", "keys_kept_by_some_query", "key_coverage", "oracle_att
 def oracle_keep(q, k, leave: float, key_mask=None, softmax_scale=None) -> torch.Tensor:
     """``keep [..., nq, nk]`` bool: per query row, the fewest keys holding >= ``1 - leave`` of
     the row's probability (``0 <= leave < 1``; masked keys are never kept)."""
+    return _keep_from_logits(float_logits(q, k, softmax_scale), leave, key_mask)
+
+
+def _keep_from_logits(logits, leave: float, key_mask=None) -> torch.Tensor:
     if not 0 <= leave < 1:
         raise ValueError(f"leave={leave} must be in [0, 1): the fraction of probability the oracle may drop.")
-    if softmax_scale is None:
-        softmax_scale = q.shape[-1] ** -0.5
-    logits = torch.matmul(q, k.transpose(-1, -2)) * softmax_scale
     if key_mask is not None:
         logits = logits.masked_fill(~key_mask.unsqueeze(-2), float("-inf"))
     p = torch.softmax(logits, dim=-1)
@@ -54,7 +55,9 @@ def key_coverage(keep: torch.Tensor, n_keys: int) -> float:
 
 def oracle_attention(q, k, v, key_mask, softmax_scale, ctx, *, leave: float):
     """Float attention over :func:`oracle_keep`'s survivors (a golden.hf implementation);
-    puts ``{"keep": keep}`` into ``ctx.record["ints"]`` for the cost bookkeeping."""
-    keep = oracle_keep(q, k, leave, key_mask=key_mask, softmax_scale=softmax_scale)
+    puts ``{"keep": keep}`` into ``ctx.record["ints"]`` for the cost bookkeeping. The logits
+    are computed once, for the keep set and the attention."""
+    logits = float_logits(q, k, softmax_scale)
+    keep = _keep_from_logits(logits, leave, key_mask)
     ctx.record["ints"] = {"keep": keep}
-    return sprint_float(q, k, v, keep, key_mask=key_mask, softmax_scale=softmax_scale)
+    return attend_kept(logits, v, keep, key_mask)

@@ -134,6 +134,14 @@ def test_oracle_keeps_the_fewest_largest_keys_holding_the_mass(seed, leave):
     assert key_coverage(uniform[0, 0], 10) == math.ceil(10 * (1 - leave) - 1e-9) / 10, where
     with pytest.raises(ValueError, match="leave=1"):
         oracle_keep(q, k, 1.0)
+    # the golden.hf implementation: the same keep set, and float attention over it alone
+    from types import SimpleNamespace
+    from golden.sprint.oracle import oracle_attention
+    v, ctx = torch.randn(2, 3, 10, 8, generator=g), SimpleNamespace(record={})
+    out = oracle_attention(q, k, v, key_mask.unsqueeze(1), 0.5, ctx, leave=leave)
+    assert torch.equal(ctx.record["ints"]["keep"], keep), where
+    reference = torch.softmax(logits.masked_fill(~keep, float("-inf")), dim=-1) @ v
+    assert torch.allclose(out, reference, atol=1e-6), where
 
 
 def test_bookkeeping_previous_and_all_policies():
