@@ -24,6 +24,12 @@ class Score(wiring.Component):
     The pipeline never stalls; scores not yet taken wait in an output FIFO, and the issue
     waits for room in it (golden.timing.ScoreModel).
 
+    ``query_load`` says when the query and scale registers load, with the same cycles and
+    scores either way: ``"handshake"`` (on the query handshake) or ``"free"`` (in every cycle
+    no issue needs them afterwards, from whatever is on ``q``; the handshake then enables two
+    registers, not the query's bits). Which one places better depends on the unit
+    (docs/fpga.md, stop 42).
+
     Members:
         k: ``In(stream.Signature(key_layout))`` keys of a packet (at most N; more set ``overflow``).
         q: ``In(stream.Signature(query_layout))`` query rows; ``last`` marks the packet's final row.
@@ -33,7 +39,13 @@ class Score(wiring.Component):
         mac: ``Out(1)`` high in each cycle the L multipliers do useful work.
     """
 
-    def __init__(self, *, config, bias=False, banks=1):
+    QUERY_LOADS = ("handshake", "free")
+
+    def __init__(self, *, config, bias=False, banks=1, query_load="handshake"):
+        if query_load not in self.QUERY_LOADS:
+            self._MustUse__silence = True   # never elaborated: no "created but never used" warning
+            raise ValueError(f"Score query_load={query_load!r} must be one of {', '.join(self.QUERY_LOADS)}.")
+        self._query_load = query_load
         self._config = config
         self._bias = bias
         self._banks = banks
@@ -109,9 +121,17 @@ class Score(wiring.Component):
                     m.d.sync += [key.eq(key + 1), last_key.eq(key + 2 == buf.count)]
             with m.Else():
                 m.d.sync += chunk.eq(chunk + 1)
+        load_query = [query.eq(self.q.payload.data), scale.eq(self.q.payload.scale)]
+        if self._query_load == "free":
+            # The query registers load in every cycle no issue needs them afterwards (idle, or
+            # the row's last chunk issuing now), so they hold the handshake's query whenever
+            # ``active`` is high. With ~260 query bits as its enables, the handshake (from the
+            # query FIFO's ``valid``, driving that FIFO's take) was placed among them, far from both.
+            with m.If(~active | (row_end & room)):
+                m.d.sync += load_query
+            load_query = []
         with m.If(self.q.valid & self.q.ready):
-            m.d.sync += [active.eq(1), query.eq(self.q.payload.data), scale.eq(self.q.payload.scale),
-                         last_row.eq(self.q.payload.last)]
+            m.d.sync += [active.eq(1), *load_query, last_row.eq(self.q.payload.last)]
 
         m.d.comb += [read.addr.eq(key + buf.offset), read.en.eq(1)]
         # Stage B: the key arrives from the buffer; the query chunk travels with it. From here

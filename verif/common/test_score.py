@@ -24,9 +24,11 @@ CONFIGS = {
 @pytest.mark.parametrize("gaps", [False, True], ids=["queries-waiting", "query-gaps"])
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 @pytest.mark.parametrize("config", CONFIGS)
-def test_score_handshakes_follow_the_model(config, seed, gaps):
+@pytest.mark.parametrize("query_load", Score.QUERY_LOADS)
+def test_score_handshakes_follow_the_model(query_load, config, seed, gaps):
     """``gaps``: the query's ``valid`` drops in random cycles over random payloads (a stage may
-    load its query register from one while it waits, but must never score it)."""
+    load its query register from one while it waits, as ``query_load="free"`` does, but must
+    never score it)."""
     cfg = CONFIGS[config]
     rng = random.Random(seed)
     n, rows = rng.choice([1, 2, rng.randint(3, cfg.max_tokens)]), 10
@@ -40,7 +42,7 @@ def test_score_handshakes_follow_the_model(config, seed, gaps):
     span = n * cfg.chunks
     not_before = [h if h == NEVER else n + r * span + h for r, h in enumerate(hold)]
 
-    dut = Score(config=cfg)
+    dut = Score(config=cfg, query_load=query_load)
     k_shape, q_shape = dut.k.payload.shape(), dut.q.payload.shape()
     first_query, taken, gap_at = [], [], []
 
@@ -89,3 +91,8 @@ def test_score_handshakes_follow_the_model(config, seed, gaps):
         assert first_query[r] == query, f"seed {seed} n={n} row {r}: query taken at {first_query[r]}, not {query}"
         expected += model.row(n, not_before[r], query=query)
     assert taken == expected, f"seed {seed} n={n} not_before={not_before}"
+
+
+def test_score_rejects_an_unknown_query_load():
+    with pytest.raises(ValueError, match="query_load='eager' must be one of handshake, free"):
+        Score(config=CONFIGS["chunks2"], query_load="eager")
